@@ -1,0 +1,1 @@
+"""Leaderboard: fair rankings with confidence intervals, charts, exports and a read-only API."""

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from trainer.__main__ import main
+
+
+def test_it_trains_evaluates_and_plays_from_the_command_line(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--env",
+            "CartPole-v1",
+            "--steps",
+            "512",
+            "--seed",
+            "1",
+            "--set",
+            "n_envs=2",
+            "--set",
+            "n_steps=128",
+            "--set",
+            "value_minibatch_size=64",
+            "--eval-episodes",
+            "2",
+            "--out",
+            str(out),
+        ]
+    )
+    assert code == 0
+    assert json.loads((out / "config.json").read_text())["n_steps"] == 128
+    lines = (out / "metrics.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+    assert "train/kl" in json.loads(lines[0])
+    ev = json.loads((out / "eval.json").read_text())
+    assert len(ev["returns"]) == 2
+    ckpt = out / "checkpoint.safetensors"
+    assert main(["evaluate", str(ckpt), "--episodes", "2"]) == 0
+    assert json.loads(capsys.readouterr().out.split("\n", 1)[1].rsplit("eval return", 1)[0] or "{}") is not None
+    gif = tmp_path / "play.gif"
+    assert main(["play", str(ckpt), "--gif", str(gif), "--max-steps", "20"]) == 0
+    assert gif.read_bytes()[:6] == b"GIF89a"
+
+
+def test_it_reports_bad_config_without_a_traceback(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainer", "train", "--env", "CartPole-v1", "--set", "max_kl=5", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "max_kl: must be in (0, 1]" in proc.stderr
+    assert "Traceback" not in proc.stderr

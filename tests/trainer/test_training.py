@@ -1,0 +1,91 @@
+"""The training loop: callbacks, cancellation, determinism, divergence, and metric names."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from tests.trainer.conftest import TINY
+from trainer import METRIC_NAMES, TrainingDiverged, TrainResult, TRPOConfig, train
+
+
+def test_it_emits_every_metric_on_every_update(tiny_result: TrainResult) -> None:
+    assert tiny_result.updates == 4
+    assert tiny_result.steps == 1024
+    for i, m in enumerate(tiny_result.metrics, start=1):
+        assert set(m) == set(METRIC_NAMES)
+        assert m["time/update"] == i
+        assert m["time/steps"] == i * 256
+    accepted = [m for m in tiny_result.metrics if m["train/step_accepted"]]
+    assert accepted, "at least one step should be accepted on CartPole"
+    assert all(m["train/kl"] <= TINY.max_kl for m in accepted)
+
+
+def test_it_is_bit_for_bit_reproducible_on_cpu() -> None:
+    a = train(TINY, "CartPole-v1", total_steps=768, seed=11)
+    b = train(TINY, "CartPole-v1", total_steps=768, seed=11)
+    c = train(TINY, "CartPole-v1", total_steps=768, seed=12)
+    strip = [{k: v for k, v in m.items() if not k.startswith("time/steps_per_s")} for m in a.metrics]
+    assert strip == [{k: v for k, v in m.items() if not k.startswith("time/steps_per_s")} for m in b.metrics]
+    for pa, pb in zip(a.agent.actor.parameters(), b.agent.actor.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    assert any(
+        not torch.equal(pa, pc) for pa, pc in zip(a.agent.actor.parameters(), c.agent.actor.parameters(), strict=True)
+    )
+
+
+def test_it_stops_between_updates_when_asked() -> None:
+    seen: list[float] = []
+    result = train(
+        TINY,
+        "CartPole-v1",
+        total_steps=10_000,
+        seed=0,
+        on_update=lambda m: seen.append(m["time/update"]),
+        should_stop=lambda: len(seen) >= 2,
+    )
+    assert result.stopped
+    assert result.updates == 2
+    assert seen == [1.0, 2.0]
+
+
+class _NaNObservationEnv(gym.Env):
+    """Returns a NaN observation after a few steps: a broken simulator."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):  # type: ignore[override]
+        self.t += 1
+        obs = np.full(2, np.nan if self.t > 50 else 0.1, np.float32)
+        return obs, 1.0, False, self.t >= 200, {}
+
+
+def test_it_fails_with_a_clear_reason_when_training_diverges() -> None:
+    gym.register("TrustboardTestNaN-v0", entry_point=_NaNObservationEnv)
+    try:
+        with pytest.raises(TrainingDiverged, match="observations contain NaN"):
+            train(TINY, "TrustboardTestNaN-v0", total_steps=512, seed=0)
+    finally:
+        gym.registry.pop("TrustboardTestNaN-v0")
+
+
+def test_it_refuses_cuda_where_there_is_none() -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        train(TRPOConfig(device="cuda", n_steps=64, value_minibatch_size=64), "CartPole-v1", total_steps=64)
+
+
+def test_it_trains_box_actions_with_asynchronous_envs() -> None:
+    config = TRPOConfig(n_envs=2, n_steps=64, value_minibatch_size=64, value_epochs=1, vector_mode="async")
+    result = train(config, "Pendulum-v1", total_steps=256, seed=0)
+    assert result.updates == 2
+    assert np.isfinite(result.metrics[-1]["train/value_loss"])

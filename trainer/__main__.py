@@ -1,0 +1,141 @@
+"""Command line: ``python -m trainer train|evaluate|play``.
+
+python -m trainer train --env CartPole-v1 --steps 100000 --seed 0 [--config cfg.json] --out DIR
+python -m trainer evaluate DIR/checkpoint.safetensors [--episodes 10] [--seed 1000]
+python -m trainer play DIR/checkpoint.safetensors --gif out.gif
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from trainer.checkpoint import CheckpointError, load_policy, save_checkpoint
+from trainer.config import ConfigError, TRPOConfig
+from trainer.evaluate import evaluate
+from trainer.render import record_gif
+from trainer.train import TrainingDiverged, steps_for_budget, train
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (ConfigError, CheckpointError, TrainingDiverged, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m trainer", description="Train and evaluate TRPO agents.")
+    sub = p.add_subparsers(required=True)
+    t = sub.add_parser("train", help="train an agent and evaluate it")
+    t.add_argument("--env", required=True, help="gymnasium id, e.g. CartPole-v1")
+    t.add_argument("--env-kwargs", default="{}", help="JSON object of keyword arguments for gymnasium.make")
+    t.add_argument("--steps", type=int, default=100_000, help="training budget in environment steps")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--config", type=Path, help="JSON file of TRPOConfig fields (others take defaults)")
+    t.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override one config field")
+    t.add_argument("--eval-episodes", type=int, default=10)
+    t.add_argument("--eval-seed", type=int, default=1_000_000)
+    t.add_argument("--out", type=Path, required=True, help="directory for config, metrics, checkpoint, eval")
+    t.set_defaults(func=_train)
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint with the standard protocol")
+    e.add_argument("checkpoint", type=Path)
+    e.add_argument("--episodes", type=int, default=10)
+    e.add_argument("--seed", type=int, default=1_000_000)
+    e.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the mode")
+    e.set_defaults(func=_evaluate)
+    g = sub.add_parser("play", help="play one episode and save it as an animated GIF")
+    g.add_argument("checkpoint", type=Path)
+    g.add_argument("--gif", type=Path, required=True)
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--max-steps", type=int, default=1000)
+    g.set_defaults(func=_play)
+    return p
+
+
+def _load_config(args: argparse.Namespace) -> TRPOConfig:
+    data: dict[str, Any] = {}
+    if args.config:
+        data = json.loads(args.config.read_text())
+    for item in args.set:
+        key, _, value = item.partition("=")
+        data[key] = json.loads(value)
+    return TRPOConfig.from_dict(data)
+
+
+def _train(args: argparse.Namespace) -> int:
+    config = _load_config(args)
+    env_kwargs = json.loads(args.env_kwargs)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
+    bar = tqdm(total=steps_for_budget(config, args.steps), unit="step", dynamic_ncols=True)
+    with (out / "metrics.jsonl").open("w") as metrics_file:
+
+        def on_update(m: dict[str, float | None]) -> None:
+            metrics_file.write(json.dumps(m) + "\n")
+            bar.update(int(m["time/steps"] or 0) - bar.n)
+            ret = m["rollout/ep_return_mean"]
+            bar.set_postfix(sps=f"{m['time/steps_per_s']:.0f}", ret="-" if ret is None else f"{ret:.1f}")
+
+        result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update)
+    bar.close()
+    ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
+    summary = {
+        "eval_return_mean": ev.mean,
+        "eval_return_std": ev.std,
+        "steps": result.steps,
+        "wall_clock_s": result.wall_clock_s,
+        "seed": args.seed,
+    }
+    (out / "eval.json").write_text(json.dumps({"returns": ev.returns, "lengths": ev.lengths, **summary}, indent=2))
+    ckpt = save_checkpoint(
+        result.agent,
+        out / "checkpoint.safetensors",
+        env_id=args.env,
+        env_kwargs=env_kwargs,
+        summary=summary,
+        versions=result.versions,
+    )
+    print(f"eval return {ev.mean:.1f} ± {ev.std:.1f} over {len(ev.returns)} episodes; checkpoint {ckpt}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    policy = load_policy(args.checkpoint)
+    meta = policy.metadata
+    ev = evaluate(
+        policy, meta["env_id"], meta["env_kwargs"], args.episodes, args.seed, deterministic=not args.stochastic
+    )
+    print(
+        json.dumps(
+            {"env_id": meta["env_id"], "returns": ev.returns, "lengths": ev.lengths, "mean": ev.mean, "std": ev.std},
+            indent=2,
+        )
+    )
+    return 0
+
+
+def _play(args: argparse.Namespace) -> int:
+    policy = load_policy(args.checkpoint)
+    frames = record_gif(
+        policy,
+        policy.metadata["env_id"],
+        policy.metadata["env_kwargs"],
+        args.gif,
+        seed=args.seed,
+        max_steps=args.max_steps,
+    )
+    print(f"wrote {frames} frames to {args.gif}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

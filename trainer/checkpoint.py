@@ -1,0 +1,134 @@
+"""Checkpoints: one safetensors file holding the weights, with the run's description as JSON in its header.
+
+safetensors stores raw tensors and a JSON header, nothing executable, so a downloaded checkpoint cannot run code
+when it is loaded. Pickle-based files (``torch.save``) are refused outright.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import safetensors
+import safetensors.torch
+import torch
+
+from trainer.agent import Agent, Policy
+from trainer.config import TRPOConfig
+from trainer.envs import SpaceInfo
+from trainer.policies import NumpyActor
+
+FORMAT = "trustboard-trpo/1"
+_META_KEY = "trustboard"
+MAX_HEADER_BYTES = 10 * 1024 * 1024
+
+
+class CheckpointError(ValueError):
+    """The file is not a Trustboard checkpoint (or not a safe one)."""
+
+
+def _tensors(agent: Agent) -> dict[str, torch.Tensor]:
+    tensors = {f"actor.{k}": v.detach().cpu().contiguous() for k, v in agent.actor.state_dict().items()}
+    tensors |= {f"critic.{k}": v.detach().cpu().contiguous() for k, v in agent.critic.state_dict().items()}
+    for k, v in agent.normalizer.state().items():
+        tensors[f"obs_norm.{k}"] = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
+    return tensors
+
+
+def _metadata(
+    agent: Agent,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None,
+    summary: dict[str, Any] | None,
+    versions: dict[str, str] | None,
+) -> dict[str, str]:
+    info = {
+        "format": FORMAT,
+        "env_id": env_id,
+        "env_kwargs": env_kwargs or {},
+        "config": agent.config.to_dict(),
+        "space": agent.space.to_dict(),
+        "versions": versions or {},
+        "summary": summary or {},
+    }
+    return {_META_KEY: json.dumps(info, allow_nan=False)}
+
+
+def checkpoint_bytes(
+    agent: Agent,
+    *,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    summary: dict[str, Any] | None = None,
+    versions: dict[str, str] | None = None,
+) -> bytes:
+    """The checkpoint file's bytes, for storage backends that take content rather than a path."""
+    return safetensors.torch.save(_tensors(agent), metadata=_metadata(agent, env_id, env_kwargs, summary, versions))
+
+
+def save_checkpoint(agent: Agent, path: str | os.PathLike[str], **kwargs: Any) -> Path:
+    """Write :func:`checkpoint_bytes` to ``path`` (keyword arguments as there)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(checkpoint_bytes(agent, **kwargs))
+    return path
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The JSON description stored in a checkpoint (config, env, spaces, versions, summary)."""
+    _refuse_non_safetensors(Path(path))
+    with safetensors.safe_open(str(path), framework="pt") as f:
+        raw = (f.metadata() or {}).get(_META_KEY)
+    if raw is None:
+        raise CheckpointError(f"{path} is a safetensors file but not a Trustboard checkpoint")
+    info = json.loads(raw)
+    if info.get("format") != FORMAT:
+        raise CheckpointError(f"{path} has format {info.get('format')!r}; this trainer reads {FORMAT!r}")
+    return info
+
+
+def load_agent(path: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
+    """Rebuild the full agent (policy, value function, observation statistics) on CPU, and its metadata."""
+    info = read_metadata(path)
+    config = TRPOConfig.from_dict({**info["config"], "device": "cpu"})
+    agent = Agent.build(config, SpaceInfo.from_dict(info["space"]))
+    tensors = safetensors.torch.load_file(str(path), device="cpu")
+    agent.actor.load_state_dict(_prefixed(tensors, "actor."))
+    agent.critic.load_state_dict(_prefixed(tensors, "critic."))
+    agent.normalizer.load_state({k: v.numpy() for k, v in _prefixed(tensors, "obs_norm.").items()})
+    return agent, info
+
+
+def load_policy(path: str | os.PathLike[str]) -> Policy:
+    """Load a checkpoint for acting: ``load_policy("run.safetensors").act(obs)``. CPU only, whatever trained it."""
+    agent, info = load_agent(path)
+    policy = Policy(NumpyActor(agent.actor), agent.normalizer, agent.space)
+    policy.metadata = info
+    return policy
+
+
+def _prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
+
+
+def _refuse_non_safetensors(path: Path) -> None:
+    """Check the header shape before any parser sees the file; name pickles for what they are."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(9)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    if head[:1] == b"\x80" or head[:2] == b"PK":
+        raise CheckpointError(
+            f"{path} is a pickle (torch.save) file; it is refused because loading a pickle can run arbitrary code"
+        )
+    if len(head) < 9:
+        raise CheckpointError(f"{path} is not a safetensors checkpoint (too short)")
+    (header_len,) = struct.unpack("<Q", head[:8])
+    if header_len > min(MAX_HEADER_BYTES, size - 8) or head[8:9] != b"{":
+        raise CheckpointError(f"{path} is not a safetensors checkpoint")

@@ -1,0 +1,154 @@
+"""Policy and value networks, the two action distributions, and a NumPy copy of the policy for rollouts.
+
+Distributions are written out analytically (log-prob, KL, entropy) rather than through ``torch.distributions``
+objects: the trust-region step differentiates the KL twice, and the closed forms keep that cheap and explicit.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import NamedTuple
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainer.envs import SpaceInfo
+
+_TORCH_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, activation: str, out_gain: float) -> nn.Sequential:
+    """MLP with orthogonal init (gain √2 on hidden layers, ``out_gain`` on the last), as in sb3 and baselines."""
+    layers: list[nn.Module] = []
+    sizes = (in_dim, *hidden)
+    for a, b in itertools.pairwise(sizes):
+        linear = nn.Linear(a, b)
+        nn.init.orthogonal_(linear.weight, gain=math.sqrt(2.0))
+        nn.init.zeros_(linear.bias)
+        layers += [linear, _TORCH_ACTIVATIONS[activation]()]
+    head = nn.Linear(sizes[-1], out_dim)
+    nn.init.orthogonal_(head.weight, gain=out_gain)
+    nn.init.zeros_(head.bias)
+    layers.append(head)
+    return nn.Sequential(*layers)
+
+
+class DistParams(NamedTuple):
+    """Parameters of π(·|s) for a batch: logits (Categorical) or mean and log-std (diagonal Gaussian)."""
+
+    loc: torch.Tensor  # logits or mean, shape (B, act_dim)
+    log_std: torch.Tensor | None  # (act_dim,) for Gaussian, None for Categorical
+
+    def detach(self) -> DistParams:
+        return DistParams(self.loc.detach(), None if self.log_std is None else self.log_std.detach())
+
+
+def log_prob(p: DistParams, actions: torch.Tensor) -> torch.Tensor:
+    """log π(a|s) per sample. Gaussian log-probs are of the unclipped action the policy sampled."""
+    if p.log_std is None:
+        return torch.log_softmax(p.loc, dim=-1).gather(-1, actions.long().unsqueeze(-1)).squeeze(-1)
+    z = (actions - p.loc) * torch.exp(-p.log_std)
+    return (-0.5 * z.pow(2) - p.log_std - 0.5 * _LOG_2PI).sum(-1)
+
+
+def kl_divergence(old: DistParams, new: DistParams) -> torch.Tensor:
+    """KL(π_old ‖ π_new) per sample, in closed form."""
+    if old.log_std is None:
+        old_logp = torch.log_softmax(old.loc, dim=-1)
+        new_logp = torch.log_softmax(new.loc, dim=-1)
+        return (old_logp.exp() * (old_logp - new_logp)).sum(-1)
+    if new.log_std is None:
+        raise ValueError("cannot compare a Gaussian with a Categorical distribution")
+    var_old = torch.exp(2.0 * old.log_std)
+    var_new = torch.exp(2.0 * new.log_std)
+    terms = new.log_std - old.log_std + (var_old + (old.loc - new.loc).pow(2)) / (2.0 * var_new) - 0.5
+    return terms.sum(-1)
+
+
+def entropy(p: DistParams) -> torch.Tensor:
+    """Entropy of π(·|s) per sample."""
+    if p.log_std is None:
+        logp = torch.log_softmax(p.loc, dim=-1)
+        return -(logp.exp() * logp).sum(-1)
+    per_dim = p.log_std + 0.5 * (_LOG_2PI + 1.0)
+    return per_dim.sum(-1).expand(p.loc.shape[0])
+
+
+class Actor(nn.Module):
+    """π_θ(a|s): an MLP giving logits, or the mean of a Gaussian with a state-independent log-std."""
+
+    def __init__(self, space: SpaceInfo, hidden: tuple[int, ...], activation: str, log_std_init: float = 0.0) -> None:
+        super().__init__()
+        self.space = space
+        self.activation = activation
+        self.body = mlp(space.obs_dim, hidden, space.act_dim, activation, out_gain=0.01)
+        self.log_std: nn.Parameter | None = None
+        if not space.discrete:
+            self.log_std = nn.Parameter(torch.full((space.act_dim,), float(log_std_init)))
+
+    def forward(self, obs: torch.Tensor) -> DistParams:
+        return DistParams(self.body(obs), self.log_std)
+
+
+class Critic(nn.Module):
+    """V_φ(s): a separate MLP regressed on the GAE returns."""
+
+    def __init__(self, obs_dim: int, hidden: tuple[int, ...], activation: str) -> None:
+        super().__init__()
+        self.body = mlp(obs_dim, hidden, 1, activation, out_gain=1.0)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.body(obs).squeeze(-1)
+
+
+class NumpyActor:
+    """A frozen NumPy copy of an :class:`Actor` for stepping environments.
+
+    Acting on a handful of observations at a time is dominated by per-call framework overhead; a few NumPy
+    matrix products cost a fraction of that. Log-probabilities for the update are recomputed in torch on the
+    whole batch, so the copy only has to sample from (numerically) the same distribution.
+    """
+
+    def __init__(self, actor: Actor) -> None:
+        linears = [m for m in actor.body if isinstance(m, nn.Linear)]
+        self.layers = [
+            (m.weight.detach().cpu().double().numpy().T.copy(), m.bias.detach().cpu().double().numpy().copy())
+            for m in linears
+        ]
+        self.activation = actor.activation
+        self.discrete = actor.space.discrete
+        self.std = None if actor.log_std is None else np.exp(actor.log_std.detach().cpu().double().numpy())
+
+    def _forward(self, obs: np.ndarray) -> np.ndarray:
+        h = np.asarray(obs, dtype=np.float64)
+        last = len(self.layers) - 1
+        for i, (w, b) in enumerate(self.layers):
+            h = h @ w + b
+            if i < last:
+                h = _np_activation(h, self.activation)
+        return h
+
+    def act(self, obs: np.ndarray, rng: np.random.Generator | None, deterministic: bool) -> np.ndarray:
+        """Actions for a batch of (normalised) observations; sampled unless ``deterministic``."""
+        out = self._forward(obs)
+        if self.discrete:
+            if deterministic or rng is None:
+                return out.argmax(axis=-1)
+            logits = out - out.max(axis=-1, keepdims=True)
+            cdf = np.cumsum(np.exp(logits), axis=-1)
+            u = rng.random(out.shape[0])[:, None] * cdf[:, -1:]
+            return np.minimum((cdf < u).sum(axis=-1), out.shape[-1] - 1)
+        if deterministic or rng is None or self.std is None:
+            return out
+        return out + self.std * rng.standard_normal(out.shape)
+
+
+def _np_activation(h: np.ndarray, name: str) -> np.ndarray:
+    if name == "tanh":
+        return np.tanh(h)
+    if name == "relu":
+        return np.maximum(h, 0.0)
+    return np.where(h > 0, h, np.expm1(np.minimum(h, 0.0)))  # elu, alpha=1

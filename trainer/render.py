@@ -1,0 +1,40 @@
+"""Rendering an episode to an animated GIF (rgb_array frames, written with Pillow)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from trainer.agent import Policy
+from trainer.envs import make_env
+
+
+def record_gif(
+    policy: Policy,
+    env_id: str,
+    env_kwargs: dict[str, Any] | None,
+    path: str | os.PathLike[str],
+    *,
+    seed: int = 0,
+    max_steps: int = 1000,
+    fps: int = 30,
+) -> int:
+    """Play one deterministic episode and save its frames to ``path``; return the number of frames."""
+    env = make_env(env_id, env_kwargs, render_mode="rgb_array")
+    frames: list[Image.Image] = []
+    try:
+        obs, _ = env.reset(seed=seed)
+        frames.append(Image.fromarray(env.render()))
+        for _ in range(max_steps):
+            obs, _, terminated, truncated, _ = env.step(policy.act(obs))
+            frames.append(Image.fromarray(env.render()))
+            if terminated or truncated:
+                break
+    finally:
+        env.close()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    return len(frames)

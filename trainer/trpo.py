@@ -1,0 +1,183 @@
+"""The trust-region policy step of Schulman et al., "Trust Region Policy Optimization" (ICML 2015).
+
+maximise  L(θ) = E[ π_θ(a|s) / π_old(a|s) · A(s, a) ]   subject to   E[ KL(π_old ‖ π_θ) ] ≤ δ
+
+Linearising L and taking the KL to second order gives the natural-gradient direction x = F⁻¹g (section 6 and
+appendix C), found with conjugate gradient on Fisher-vector products, scaled so that ½ xᵀFx = δ, and then shrunk
+geometrically until the true KL and surrogate improvement are acceptable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from trainer.policies import Actor, DistParams, entropy, kl_divergence, log_prob
+
+
+def flat_grad(
+    y: torch.Tensor, params: list[nn.Parameter], *, create_graph: bool = False, retain_graph: bool | None = None
+) -> torch.Tensor:
+    """∂y/∂θ as one flat vector (the graph is kept when ``create_graph``, for a second derivative)."""
+    grads = torch.autograd.grad(y, params, create_graph=create_graph, retain_graph=retain_graph)
+    return torch.cat([g.reshape(-1) for g in grads])
+
+
+def get_flat_params(params: list[nn.Parameter]) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1) for p in params])
+
+
+def set_flat_params(params: list[nn.Parameter], flat: torch.Tensor) -> None:
+    offset = 0
+    with torch.no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(flat[offset : offset + n].view_as(p))
+            offset += n
+
+
+def conjugate_gradient(
+    matvec: Callable[[torch.Tensor], torch.Tensor], b: torch.Tensor, iters: int, residual_tol: float = 1e-10
+) -> tuple[torch.Tensor, float]:
+    """Approximately solve A x = b for symmetric positive-definite A given only x ↦ Ax.
+
+    Returns x and the final squared residual ‖b − Ax‖² (a diagnostic of how well the direction was found).
+    """
+    x = torch.zeros_like(b)
+    r = b.clone()
+    p = b.clone()
+    r_dot = torch.dot(r, r)
+    for _ in range(iters):
+        if r_dot.item() < residual_tol:
+            break
+        ap = matvec(p)
+        alpha = r_dot / torch.dot(p, ap)
+        x += alpha * p
+        r -= alpha * ap
+        new_r_dot = torch.dot(r, r)
+        p = r + (new_r_dot / r_dot) * p
+        r_dot = new_r_dot
+    return x, float(r_dot.item())
+
+
+def fisher_vector_product_fn(
+    actor: Actor, obs: torch.Tensor, old: DistParams, damping: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """v ↦ (F + λI)v, with F the Hessian of the mean KL(π_old‖π_θ) at θ = θ_old.
+
+    At θ_old the KL's Hessian equals the Fisher information matrix, so two backward passes (Pearlmutter's
+    trick) give Fv without ever forming F.
+    """
+    params = list(actor.parameters())
+    kl = kl_divergence(old, actor(obs)).mean()
+    grad_kl = flat_grad(kl, params, create_graph=True)
+
+    def fvp(v: torch.Tensor) -> torch.Tensor:
+        return flat_grad(torch.dot(grad_kl, v), params, retain_graph=True) + damping * v
+
+    return fvp
+
+
+def surrogate(
+    actor: Actor, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor, old_log_prob: torch.Tensor
+) -> torch.Tensor:
+    """L(θ) = mean(π_θ(a|s) / π_old(a|s) · A)."""
+    ratio = torch.exp(log_prob(actor(obs), actions) - old_log_prob)
+    return (ratio * advantages).mean()
+
+
+@dataclass(frozen=True)
+class StepStats:
+    """Diagnostics of one trust-region step (stored under ``train/…``)."""
+
+    kl: float
+    surrogate_gain: float
+    expected_gain: float
+    line_search_steps: int
+    step_accepted: bool
+    cg_residual: float
+    entropy: float
+
+
+@dataclass(frozen=True)
+class TrustRegion:
+    """The step's settings, taken from :class:`trainer.config.TRPOConfig`."""
+
+    max_kl: float
+    cg_iters: int
+    cg_damping: float
+    cg_residual_tol: float
+    line_search_steps: int
+    line_search_shrink: float
+    fisher_subsample: int = 1
+
+
+def trpo_step(
+    actor: Actor, obs: torch.Tensor, actions: torch.Tensor, advantages: torch.Tensor, tr: TrustRegion
+) -> StepStats:
+    """Update ``actor`` in place by one TRPO step on this batch; keep the old parameters if no step is safe."""
+    params = list(actor.parameters())
+    with torch.no_grad():
+        old = actor(obs).detach()
+        old_log_prob = log_prob(old, actions)
+        ent = float(entropy(old).mean())
+
+    loss = surrogate(actor, obs, actions, advantages, old_log_prob)
+    g = flat_grad(loss, params)
+    sub = slice(None, None, tr.fisher_subsample)
+    fvp = fisher_vector_product_fn(actor, obs[sub], DistParams(old.loc[sub], old.log_std), tr.cg_damping)
+    direction, residual = conjugate_gradient(fvp, g, tr.cg_iters, tr.cg_residual_tol)
+    curvature = torch.dot(direction, fvp(direction))
+    if not torch.isfinite(curvature) or curvature.item() <= 0.0:
+        return StepStats(0.0, 0.0, 0.0, 0, False, residual, ent)
+    full_step = torch.sqrt(2.0 * tr.max_kl / curvature) * direction
+    expected = float(torch.dot(g, full_step))
+    return _line_search(
+        actor,
+        params,
+        obs,
+        actions,
+        advantages,
+        old,
+        old_log_prob,
+        float(loss.detach()),
+        full_step,
+        expected,
+        residual,
+        ent,
+        tr,
+    )
+
+
+def _line_search(
+    actor: Actor,
+    params: list[nn.Parameter],
+    obs: torch.Tensor,
+    actions: torch.Tensor,
+    advantages: torch.Tensor,
+    old: DistParams,
+    old_log_prob: torch.Tensor,
+    loss_old: float,
+    full_step: torch.Tensor,
+    expected: float,
+    residual: float,
+    ent: float,
+    tr: TrustRegion,
+) -> StepStats:
+    """Backtrack θ_old + sᵏ·step, k = 0, 1, …; accept the first with KL ≤ δ and a positive surrogate gain."""
+    theta_old = get_flat_params(params)
+    with torch.no_grad():
+        for k in range(tr.line_search_steps):
+            frac = tr.line_search_shrink**k
+            set_flat_params(params, theta_old + frac * full_step)
+            new = actor(obs)
+            kl = float(kl_divergence(old, new).mean())
+            ratio = torch.exp(log_prob(new, actions) - old_log_prob)
+            gain = float((ratio * advantages).mean()) - loss_old
+            if kl <= tr.max_kl and gain > 0.0:
+                return StepStats(kl, gain, expected * frac, k, True, residual, ent)
+        set_flat_params(params, theta_old)
+    return StepStats(0.0, 0.0, expected, tr.line_search_steps, False, residual, ent)
