@@ -43,7 +43,8 @@ class DistParams(NamedTuple):
     log_std: torch.Tensor | None  # (act_dim,) for Gaussian, None for Categorical
 
     def detach(self) -> DistParams:
-        return DistParams(self.loc.detach(), None if self.log_std is None else self.log_std.detach())
+        """A frozen copy. log_std is cloned: it is the parameter itself, which the line search overwrites."""
+        return DistParams(self.loc.detach(), None if self.log_std is None else self.log_std.detach().clone())
 
 
 def log_prob(p: DistParams, actions: torch.Tensor) -> torch.Tensor:
@@ -98,6 +99,7 @@ class Critic(nn.Module):
 
     def __init__(self, obs_dim: int, hidden: tuple[int, ...], activation: str) -> None:
         super().__init__()
+        self.activation = activation
         self.body = mlp(obs_dim, hidden, 1, activation, out_gain=1.0)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -137,10 +139,8 @@ class NumpyActor:
         if self.discrete:
             if deterministic or rng is None:
                 return out.argmax(axis=-1)
-            logits = out - out.max(axis=-1, keepdims=True)
-            cdf = np.cumsum(np.exp(logits), axis=-1)
-            u = rng.random(out.shape[0])[:, None] * cdf[:, -1:]
-            return np.minimum((cdf < u).sum(axis=-1), out.shape[-1] - 1)
+            # Gumbel-max: argmax(logits + Gumbel noise) is a sample of the softmax, in two NumPy calls.
+            return (out + rng.gumbel(size=out.shape)).argmax(axis=-1)
         if deterministic or rng is None or self.std is None:
             return out
         return out + self.std * rng.standard_normal(out.shape)

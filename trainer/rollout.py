@@ -83,21 +83,21 @@ class RolloutCollector:
         terminated = np.empty((n_steps, n), dtype=bool)
         done = np.empty((n_steps, n), dtype=bool)
         obs = self.raw_obs
+        normalize = self.normalizer if self.normalizer.enabled else None
         for t in range(n_steps):
             raw[t] = obs
-            a = actor.act(self.normalizer(obs), rng, deterministic=False)
+            a = actor.act(obs if normalize is None else normalize(obs), rng, deterministic=False)
             actions[t] = a
-            env_action = a if self.space.discrete else np.clip(a, self.low, self.high)
-            obs, r, term, trunc, info = self.envs.step(env_action)
-            rewards[t], terminated[t] = r, term
-            done[t] = term | trunc
+            obs, rewards[t], terminated[t], trunc, info = self.envs.step(
+                a if self.space.discrete else np.clip(a, self.low, self.high)
+            )
+            done[t] = terminated[t] | trunc
             raw_next[t] = obs
-            if done[t].any():
-                self._finish_episodes(t, raw_next, info, r, done[t])
-            else:
-                self.ep_return += r
-                self.ep_len += 1
+            if "_final_obs" in info:
+                for i in np.flatnonzero(info["_final_obs"]):
+                    raw_next[t, i] = info["final_obs"][i]
         self.raw_obs = obs
+        self._record_episodes(rewards, done)
         return Rollout(
             obs=self.normalizer(raw),
             next_obs=self.normalizer(raw_next),
@@ -108,16 +108,16 @@ class RolloutCollector:
             raw_obs=raw,
         )
 
-    def _finish_episodes(self, t: int, raw_next: np.ndarray, info: dict, r: np.ndarray, done: np.ndarray) -> None:
-        """At episode ends, record the true final observation and the episode's return and length."""
-        self.ep_return += r
-        self.ep_len += 1
-        for i in np.flatnonzero(done):
-            raw_next[t, i] = info["final_obs"][i]
-            self.recent_returns.append(float(self.ep_return[i]))
-            self.recent_lengths.append(int(self.ep_len[i]))
-            self.ep_return[i] = 0.0
-            self.ep_len[i] = 0
+    def _record_episodes(self, rewards: np.ndarray, done: np.ndarray) -> None:
+        """Close the books on every episode that ended in this batch; carry unfinished ones over."""
+        for i in range(self.n_envs):
+            start = 0
+            for t in np.flatnonzero(done[:, i]):
+                self.recent_returns.append(float(self.ep_return[i] + rewards[start : t + 1, i].sum()))
+                self.recent_lengths.append(int(self.ep_len[i] + t + 1 - start))
+                self.ep_return[i], self.ep_len[i], start = 0.0, 0, t + 1
+            self.ep_return[i] += rewards[start:, i].sum()
+            self.ep_len[i] += len(rewards) - start
 
     def episode_stats(self) -> tuple[float | None, float | None]:
         """Mean return and length of the last 100 finished episodes (None before the first one ends)."""

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from trainer import mlp_passes
+from trainer.mlp_passes import Layers
 from trainer.policies import Actor, DistParams, entropy, kl_divergence, log_prob
 
 
@@ -66,11 +68,55 @@ def conjugate_gradient(
 def fisher_vector_product_fn(
     actor: Actor, obs: torch.Tensor, old: DistParams, damping: float
 ) -> Callable[[torch.Tensor], torch.Tensor]:
-    """v ↦ (F + λI)v, with F the Hessian of the mean KL(π_old‖π_θ) at θ = θ_old.
+    """v ↦ (F + λI)v, with F the Hessian of the mean KL(π_old‖π_θ) at θ = θ_old, i.e. the Fisher matrix.
 
-    At θ_old the KL's Hessian equals the Fisher information matrix, so two backward passes (Pearlmutter's
-    trick) give Fv without ever forming F.
+    At θ_old the KL's gradient with respect to the distribution parameters is zero, so its Hessian is exactly
+    Jᵀ M J: J the Jacobian of the network's output, M the KL's Hessian in output space (diag(p) − ppᵀ for
+    logits, 1/σ² for a Gaussian mean, and 2 for each log-std). Fv is then one forward-mode and one reverse pass
+    written out by hand (:mod:`trainer.mlp_passes`), about 2-3x cheaper than differentiating the KL twice.
     """
+    layers = Layers.of(actor.body, actor.activation)
+    outs = mlp_passes.forward(layers, obs)
+    params = list(actor.parameters())
+    sizes = [p.numel() for p in params]
+    # Where each Linear's weight and bias sit in actor.parameters() (log_std, if any, is elsewhere in it).
+    body_positions = [_index_of(params, p) for lin in layers.linears for p in (lin.weight, lin.bias)]
+    log_std_position = None if actor.log_std is None else _index_of(params, actor.log_std)
+    scale = 1.0 / obs.shape[0]
+    if old.log_std is None:
+        probs = torch.softmax(old.loc, dim=-1)
+
+        def output_hessian(u: torch.Tensor) -> torch.Tensor:
+            return probs * u - probs * (probs * u).sum(-1, keepdim=True)
+    else:
+        inv_var = torch.exp(-2.0 * old.log_std)
+
+        def output_hessian(u: torch.Tensor) -> torch.Tensor:
+            return u * inv_var
+
+    @torch.no_grad()
+    def fvp(v: torch.Tensor) -> torch.Tensor:
+        chunks = [c.view(p.shape) for c, p in zip(torch.split(v, sizes), params, strict=True)]
+        ju = mlp_passes.jvp(layers, outs, [chunks[i] for i in body_positions])
+        grads = mlp_passes.backward(layers, outs, output_hessian(ju) * scale)
+        result: list[torch.Tensor] = [torch.empty(0)] * len(params)
+        for i, g in zip(body_positions, grads, strict=True):
+            result[i] = g.reshape(-1)
+        if log_std_position is not None:
+            result[log_std_position] = 2.0 * chunks[log_std_position]
+        return torch.cat(result) + damping * v
+
+    return fvp
+
+
+def _index_of(params: list[nn.Parameter], target: torch.Tensor) -> int:
+    return next(i for i, p in enumerate(params) if p is target)
+
+
+def fisher_vector_product_autograd(
+    actor: Actor, obs: torch.Tensor, old: DistParams, damping: float
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The same product by differentiating the mean KL twice (Pearlmutter's trick); the reference for tests."""
     params = list(actor.parameters())
     kl = kl_divergence(old, actor(obs)).mean()
     grad_kl = flat_grad(kl, params, create_graph=True)

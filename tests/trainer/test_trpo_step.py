@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from trainer.envs import SpaceInfo
-from trainer.policies import Actor, kl_divergence, log_prob
+from trainer.policies import Actor, DistParams, kl_divergence, log_prob
 from trainer.trpo import TrustRegion, _line_search, flat_grad, get_flat_params, surrogate, trpo_step
 
 DISCRETE = SpaceInfo(obs_dim=4, discrete=True, act_dim=3)
@@ -33,8 +33,7 @@ def test_it_keeps_every_accepted_step_inside_the_trust_region(space: SpaceInfo, 
     tr = TrustRegion(max_kl, 10, 0.1, 1e-10, 10, 0.8)
     for seed in range(5):
         actor, obs, actions, adv = _batch(space, seed)
-        with torch.no_grad():
-            old = actor(obs)
+        old = actor(obs).detach()  # a copy: the step overwrites the parameters in place
         stats = trpo_step(actor, obs, actions, adv, tr)
         with torch.no_grad():
             kl = float(kl_divergence(old, actor(obs)).mean())
@@ -85,3 +84,18 @@ def test_it_uses_a_subsample_for_the_fisher_when_asked() -> None:
     stats = trpo_step(actor, obs, actions, adv, TrustRegion(0.01, 10, 0.1, 1e-10, 10, 0.8, fisher_subsample=4))
     assert stats.step_accepted
     assert stats.kl <= 0.01
+
+
+def test_it_measures_the_kl_of_a_log_std_change_against_the_old_log_std() -> None:
+    # Regression: π_old must not alias the log-std parameter that the line search overwrites in place.
+    actor, obs, actions, adv = _batch(GAUSSIAN, 4)
+    with torch.no_grad():
+        before = actor(obs)
+        old = DistParams(before.loc.clone(), before.log_std.clone())
+    stats = trpo_step(actor, obs, actions, adv, TrustRegion(0.05, 10, 0.1, 1e-10, 10, 0.8))
+    assert stats.step_accepted
+    assert not torch.equal(old.log_std, actor.log_std.detach()), "the step should move the log-std too"
+    with torch.no_grad():
+        kl_true = float(kl_divergence(old, actor(obs)).mean())
+    assert abs(kl_true - stats.kl) < 1e-6
+    assert kl_true <= 0.05
