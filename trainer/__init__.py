@@ -17,6 +17,7 @@ from trainer.checkpoint import (
 from trainer.config import ConfigError, FieldSpec, TRPOConfig, describe_fields
 from trainer.envs import make_env_check
 from trainer.evaluate import EvalResult, evaluate
+from trainer.state import TrainingState
 from trainer.train import METRIC_NAMES, TrainingDiverged, TrainResult, steps_for_budget, train
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "TRPOConfig",
     "TrainResult",
     "TrainingDiverged",
+    "TrainingState",
     "checkpoint_bytes",
     "describe_fields",
     "evaluate",

@@ -123,12 +123,18 @@ def _refuse_non_safetensors(path: Path) -> None:
         size = path.stat().st_size
     except OSError as exc:
         raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from exc
+    check_safetensors_head(head, size, str(path))
+
+
+def check_safetensors_head(head: bytes, size: int, name: str) -> int:
+    """Refuse anything but a safetensors layout (u64 header length, then a JSON object); return that length."""
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise CheckpointError(
-            f"{path} is a pickle (torch.save) file; it is refused because loading a pickle can run arbitrary code"
+            f"{name} is a pickle (torch.save) file; it is refused because loading a pickle can run arbitrary code"
         )
     if len(head) < 9:
-        raise CheckpointError(f"{path} is not a safetensors checkpoint (too short)")
+        raise CheckpointError(f"{name} is not a safetensors checkpoint (too short)")
     (header_len,) = struct.unpack("<Q", head[:8])
     if header_len > min(MAX_HEADER_BYTES, size - 8) or head[8:9] != b"{":
-        raise CheckpointError(f"{path} is not a safetensors checkpoint")
+        raise CheckpointError(f"{name} is not a safetensors checkpoint")
+    return int(header_len)

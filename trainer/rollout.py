@@ -63,15 +63,18 @@ class RolloutCollector:
         self.space = space
         self.normalizer = normalizer
         self.n_envs = envs.num_envs
-        self.raw_obs, _ = envs.reset(seed=seed)
-        envs.action_space.seed(seed)
-        self.ep_return = np.zeros(self.n_envs)
-        self.ep_len = np.zeros(self.n_envs, dtype=np.int64)
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.recent_lengths: deque[int] = deque(maxlen=100)
+        self.reset(seed)
         if not space.discrete:
             self.low = np.asarray(space.act_low, dtype=np.float64)
             self.high = np.asarray(space.act_high, dtype=np.float64)
+
+    def reset(self, seed: int) -> None:
+        """Start fresh episodes in every env (unfinished ones are dropped from the statistics)."""
+        self.raw_obs, _ = self.envs.reset(seed=seed)
+        self.ep_return = np.zeros(self.n_envs)
+        self.ep_len = np.zeros(self.n_envs, dtype=np.int64)
 
     def collect(self, actor: NumpyActor, n_steps: int, rng: np.random.Generator) -> Rollout:
         n, d = self.n_envs, self.space.obs_dim

@@ -17,6 +17,7 @@ from trainer.agent import Agent, to_tensor
 from trainer.config import TRPOConfig
 from trainer.envs import make_vector_env, space_info
 from trainer.rollout import RolloutCollector, compute_gae
+from trainer.state import TrainingState, capture, restore, segment_seed
 from trainer.trpo import TrustRegion, trpo_step
 from trainer.value import explained_variance, fit_value
 
@@ -99,20 +100,34 @@ def train(
     *,
     on_update: Callable[[Metrics], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    checkpoint_every: int | None = None,
+    on_checkpoint: Callable[[TrainingState], None] | None = None,
+    resume: TrainingState | None = None,
 ) -> TrainResult:
     """Train a TRPO agent on ``env_id`` for ``total_steps`` environment steps (rounded down to whole batches).
 
     ``on_update`` receives each update's metrics (names in :data:`METRIC_NAMES`); ``should_stop`` is polled
     between updates and ends training early when it returns True. On CPU, the same seed, config and thread
     count give the same result bit for bit.
+
+    With ``checkpoint_every=K``, training runs in segments of K updates (environments are reset from a derived
+    seed at each segment start) and ``on_checkpoint`` receives a :class:`TrainingState` after each segment;
+    ``train(..., resume=state)`` continues from one and ends exactly as the uninterrupted run would.
     """
+    if resume is not None:
+        if checkpoint_every not in (None, resume.checkpoint_every) or resume.seed != seed:
+            raise ValueError("resume with the seed and checkpoint_every the state was saved with")
+        checkpoint_every = resume.checkpoint_every
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError("checkpoint_every must be at least 1")
+    segments = Segments(checkpoint_every, on_checkpoint, resume)
     device = resolve_device(config.device)
     with torch_threads(config.torch_threads):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
         envs = make_vector_env(env_id, env_kwargs, config.n_envs, config.vector_mode)
         try:
-            return _train_loop(config, envs, total_steps, seed, device, rng, on_update, should_stop)
+            return _train_loop(config, envs, total_steps, seed, device, rng, on_update, should_stop, segments)
         finally:
             envs.close()
 
@@ -126,6 +141,7 @@ def _train_loop(
     rng: np.random.Generator,
     on_update: Callable[[Metrics], None] | None,
     should_stop: Callable[[], bool] | None,
+    segments: Segments,
 ) -> TrainResult:
     space = space_info(envs.single_observation_space, envs.single_action_space)
     agent = Agent.build(config, space)
@@ -146,12 +162,21 @@ def _train_loop(
     )
     n_updates = max(1, total_steps // config.batch_size)
     history: list[Metrics] = []
-    start = time.perf_counter()
+    first_update, elapsed_before = 1, 0.0
+    if segments.resume is not None:
+        returns, lengths = restore(segments.resume, agent, optimizer, generator, rng)
+        collector.recent_returns.extend(returns)
+        collector.recent_lengths.extend(lengths)
+        history = segments.resume.metrics
+        first_update, elapsed_before = segments.resume.update + 1, segments.resume.elapsed_s
+    start = time.perf_counter() - elapsed_before
     stopped = False
-    for update in range(1, n_updates + 1):
+    for update in range(first_update, n_updates + 1):
         if should_stop is not None and should_stop():
             stopped = True
             break
+        if segments.starts_segment(update):
+            collector.reset(segment_seed(seed, segments.index(update)))
         metrics = _one_update(agent, collector, optimizer, generator, tr, rng, device)
         steps = update * config.batch_size
         elapsed = time.perf_counter() - start
@@ -161,6 +186,22 @@ def _train_loop(
         history.append(metrics)
         if on_update is not None:
             on_update(metrics)
+        if segments.ends_segment(update) and update < n_updates and segments.on_checkpoint is not None:
+            recent = (list(collector.recent_returns), list(collector.recent_lengths))
+            segments.on_checkpoint(
+                capture(
+                    agent,
+                    optimizer,
+                    generator,
+                    rng,
+                    recent,
+                    history,
+                    update=update,
+                    seed=seed,
+                    checkpoint_every=segments.every or 0,
+                    elapsed_s=time.perf_counter() - start,
+                )
+            )
     updates = len(history)
     return TrainResult(
         agent=agent,
@@ -171,6 +212,24 @@ def _train_loop(
         stopped=stopped,
         versions=library_versions(device),
     )
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Where segments of ``every`` updates start and end (no segments when ``every`` is None)."""
+
+    every: int | None
+    on_checkpoint: Callable[[TrainingState], None] | None
+    resume: TrainingState | None
+
+    def index(self, update: int) -> int:
+        return 0 if self.every is None else (update - 1) // self.every
+
+    def starts_segment(self, update: int) -> bool:
+        return self.every is not None and update > 1 and (update - 1) % self.every == 0
+
+    def ends_segment(self, update: int) -> bool:
+        return self.every is not None and update % self.every == 0
 
 
 def _one_update(

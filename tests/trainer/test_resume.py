@@ -1,0 +1,63 @@
+"""Resuming from a training state ends exactly where an uninterrupted run does."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainer import CheckpointError, TrainingState, TRPOConfig, train
+
+CONFIG = TRPOConfig(
+    n_envs=2,
+    n_steps=128,
+    value_minibatch_size=64,
+    value_epochs=2,
+    hidden_sizes=(16,),
+    value_hidden_sizes=(16,),
+    device="cpu",
+    normalize_observations=True,
+)
+
+
+def _strip(metrics: list[dict]) -> list[dict]:
+    return [{k: v for k, v in m.items() if k != "time/steps_per_s"} for m in metrics]
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str) -> None:
+    states: list[TrainingState] = []
+    full = train(CONFIG, env_id, total_steps=256 * 7, seed=5, checkpoint_every=2, on_checkpoint=states.append)
+    assert [s.update for s in states] == [2, 4, 6]
+
+    # A worker died after update 5: its latest state is from update 4, and it went through bytes (storage).
+    saved = TrainingState.from_bytes(states[1].to_bytes())
+    resumed = train(CONFIG, env_id, total_steps=256 * 7, seed=5, resume=saved)
+
+    assert resumed.updates == full.updates == 7
+    assert _strip(resumed.metrics) == _strip(full.metrics)
+    for a, b in zip(full.agent.actor.parameters(), resumed.agent.actor.parameters(), strict=True):
+        assert torch.equal(a, b)
+    for a, b in zip(full.agent.critic.parameters(), resumed.agent.critic.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_it_refuses_a_state_from_another_config_or_seed() -> None:
+    states: list[TrainingState] = []
+    train(CONFIG, "CartPole-v1", total_steps=256 * 3, seed=1, checkpoint_every=1, on_checkpoint=states.append)
+    with pytest.raises(ValueError, match="different config"):
+        train(
+            TRPOConfig(**{**CONFIG.__dict__, "max_kl": 0.02}),
+            "CartPole-v1",
+            total_steps=256 * 3,
+            seed=1,
+            resume=states[0],
+        )
+    with pytest.raises(ValueError, match="seed"):
+        train(CONFIG, "CartPole-v1", total_steps=256 * 3, seed=2, resume=states[0])
+
+
+def test_it_refuses_a_pickled_state() -> None:
+    import pickle
+
+    with pytest.raises(CheckpointError, match="pickle"):
+        TrainingState.from_bytes(pickle.dumps({"update": 3}))

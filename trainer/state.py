@@ -1,0 +1,145 @@
+"""Resumable training state: everything needed to continue a run after its worker died.
+
+Saved as safetensors (tensors) plus a JSON header (config, RNG states, metrics so far): no pickle, so a state file
+is as safe to load as a checkpoint. Environments are not saved: training is cut into segments of
+``checkpoint_every`` updates, and every segment starts from environments reset with a seed derived from
+(run seed, segment index). An uninterrupted run does the same, so a resumed run reproduces it exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import safetensors.torch
+import torch
+
+from trainer.agent import Agent
+from trainer.checkpoint import CheckpointError, check_safetensors_head
+from trainer.config import TRPOConfig
+from trainer.envs import SpaceInfo
+
+STATE_FORMAT = "trustboard-trpo-state/1"
+_META_KEY = "trustboard_state"
+
+
+def segment_seed(seed: int, segment: int) -> int:
+    """The env reset seed of segment ``segment`` (segment 0 uses the run's seed itself)."""
+    if segment == 0:
+        return seed
+    return int(np.random.SeedSequence([seed, segment]).generate_state(1)[0]) % (2**31)
+
+
+@dataclass
+class TrainingState:
+    """A run paused after update ``update``: networks, optimiser, RNGs, normaliser, episode stats and metrics."""
+
+    update: int
+    seed: int
+    checkpoint_every: int
+    elapsed_s: float
+    tensors: dict[str, torch.Tensor]
+    info: dict[str, Any]  # config, space, RNG states, episode stats, metrics
+
+    @property
+    def metrics(self) -> list[dict[str, float | None]]:
+        return list(self.info["metrics"])
+
+    def to_bytes(self) -> bytes:
+        header = {
+            "format": STATE_FORMAT,
+            "update": self.update,
+            "seed": self.seed,
+            "checkpoint_every": self.checkpoint_every,
+            "elapsed_s": self.elapsed_s,
+            **self.info,
+        }
+        return safetensors.torch.save(self.tensors, metadata={_META_KEY: json.dumps(header, allow_nan=False)})
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> TrainingState:
+        header = _header(data)
+        raw = (header.get("__metadata__") or {}).get(_META_KEY)
+        if raw is None:
+            raise CheckpointError("not a Trustboard training state")
+        info = json.loads(raw)
+        if info.pop("format", None) != STATE_FORMAT:
+            raise CheckpointError(f"training state format is not {STATE_FORMAT}")
+        tensors = safetensors.torch.load(data)
+        return cls(
+            update=int(info.pop("update")),
+            seed=int(info.pop("seed")),
+            checkpoint_every=int(info.pop("checkpoint_every")),
+            elapsed_s=float(info.pop("elapsed_s")),
+            tensors=tensors,
+            info=info,
+        )
+
+
+def capture(
+    agent: Agent,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+    recent: tuple[list[float], list[int]],
+    metrics: list[dict[str, float | None]],
+    *,
+    update: int,
+    seed: int,
+    checkpoint_every: int,
+    elapsed_s: float,
+) -> TrainingState:
+    """Snapshot a run at a segment boundary (copies, so training can go on mutating its own objects)."""
+    tensors = {f"actor.{k}": v.detach().cpu().clone() for k, v in agent.actor.state_dict().items()}
+    tensors |= {f"critic.{k}": v.detach().cpu().clone() for k, v in agent.critic.state_dict().items()}
+    tensors |= {f"obs_norm.{k}": torch.from_numpy(v.astype(np.float64)) for k, v in agent.normalizer.state().items()}
+    for i, param_state in optimizer.state_dict()["state"].items():
+        for key, value in param_state.items():
+            tensors[f"optim.{i}.{key}"] = value.detach().cpu().clone()
+    tensors["rng.torch_generator"] = generator.get_state().clone()
+    info = {
+        "config": agent.config.to_dict(),
+        "space": agent.space.to_dict(),
+        "numpy_rng": rng.bit_generator.state,
+        "recent_returns": list(recent[0]),
+        "recent_lengths": list(recent[1]),
+        "metrics": list(metrics),
+    }
+    return TrainingState(update, seed, checkpoint_every, elapsed_s, tensors, info)
+
+
+def restore(
+    state: TrainingState,
+    agent: Agent,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+) -> tuple[list[float], list[int]]:
+    """Load ``state`` into freshly built training objects; return the episode statistics to carry on with."""
+    if TRPOConfig.from_dict(state.info["config"]) != agent.config:
+        raise ValueError("the training state was made with a different config")
+    if SpaceInfo.from_dict(state.info["space"]) != agent.space:
+        raise ValueError("the training state was made for different observation or action spaces")
+    t = state.tensors
+    device = next(agent.actor.parameters()).device
+    agent.actor.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("actor.")})
+    agent.critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
+    agent.normalizer.load_state({k[9:]: v.numpy() for k, v in t.items() if k.startswith("obs_norm.")})
+    optim_state: dict[int, dict[str, torch.Tensor]] = {}
+    for key, value in t.items():
+        if key.startswith("optim."):
+            _, index, name = key.split(".", 2)
+            optim_state.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
+    full = optimizer.state_dict()
+    full["state"] = optim_state
+    optimizer.load_state_dict(full)
+    generator.set_state(t["rng.torch_generator"])
+    rng.bit_generator.state = state.info["numpy_rng"]
+    return list(state.info["recent_returns"]), list(state.info["recent_lengths"])
+
+
+def _header(data: bytes) -> dict[str, Any]:
+    n = check_safetensors_head(data[:9], len(data), "training state")
+    return json.loads(data[8 : 8 + n])
