@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PIL import Image
 
 from trainer.agent import Policy
@@ -25,12 +26,19 @@ def record_gif(
     """Play one deterministic episode and save its frames to ``path``; return the number of frames."""
     env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     frames: list[Image.Image] = []
+
+    def frame() -> Image.Image:
+        pixels = env.render()
+        if not isinstance(pixels, np.ndarray):
+            raise ValueError(f"{env_id} did not render an RGB frame")
+        return Image.fromarray(pixels)
+
     try:
         obs, _ = env.reset(seed=seed)
-        frames.append(Image.fromarray(env.render()))
+        frames.append(frame())
         for _ in range(max_steps):
             obs, _, terminated, truncated, _ = env.step(policy.act(obs))
-            frames.append(Image.fromarray(env.render()))
+            frames.append(frame())
             if terminated or truncated:
                 break
     finally:

@@ -115,7 +115,7 @@ class RolloutCollector:
         """Close the books on every episode that ended in this batch; carry unfinished ones over."""
         for i in range(self.n_envs):
             start = 0
-            for t in np.flatnonzero(done[:, i]):
+            for t in np.flatnonzero(done[:, i]).tolist():
                 self.recent_returns.append(float(self.ep_return[i] + rewards[start : t + 1, i].sum()))
                 self.recent_lengths.append(int(self.ep_len[i] + t + 1 - start))
                 self.ep_return[i], self.ep_len[i], start = 0.0, 0, t + 1
