@@ -7,4 +7,5 @@ source scripts/bootstrap.sh
 source scripts/services.sh
 
 ruff check .
+mypy trainer
 python -m pytest "$@"

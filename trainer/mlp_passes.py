@@ -56,21 +56,33 @@ def forward(layers: Layers, x: torch.Tensor) -> list[torch.Tensor]:
 
 
 @torch.no_grad()
-def backward(layers: Layers, outs: list[torch.Tensor], grad_y: torch.Tensor) -> list[torch.Tensor]:
+def slopes(layers: Layers, outs: list[torch.Tensor]) -> list[torch.Tensor]:
+    """σ' at every hidden layer: fixed for a given forward pass, so repeated passes can share them."""
+    return [_act_grad(h, layers.activation) for h in outs[1:-1]]
+
+
+@torch.no_grad()
+def backward(
+    layers: Layers, outs: list[torch.Tensor], grad_y: torch.Tensor, act_slopes: list[torch.Tensor] | None = None
+) -> list[torch.Tensor]:
     """Gradients (weight, bias per layer, in parameter order) of Σ grad_y·y, reusing ``forward``'s outputs."""
+    act_slopes = slopes(layers, outs) if act_slopes is None else act_slopes
     grads: list[torch.Tensor] = []
     g = grad_y
     for i in range(len(layers.linears) - 1, -1, -1):
         grads += [g.sum(0), g.t() @ outs[i]]
         if i > 0:
-            g = (g @ layers.linears[i].weight) * _act_grad(outs[i], layers.activation)
+            g = (g @ layers.linears[i].weight).mul_(act_slopes[i - 1])
     grads.reverse()
     return grads
 
 
 @torch.no_grad()
-def jvp(layers: Layers, outs: list[torch.Tensor], tangents: list[torch.Tensor]) -> torch.Tensor:
+def jvp(
+    layers: Layers, outs: list[torch.Tensor], tangents: list[torch.Tensor], act_slopes: list[torch.Tensor] | None = None
+) -> torch.Tensor:
     """Forward-mode derivative of y along parameter tangents (weight, bias per layer, in parameter order)."""
+    act_slopes = slopes(layers, outs) if act_slopes is None else act_slopes
     dh = torch.zeros_like(outs[0])
     last = len(layers.linears) - 1
     for i, lin in enumerate(layers.linears):
@@ -78,5 +90,5 @@ def jvp(layers: Layers, outs: list[torch.Tensor], tangents: list[torch.Tensor]) 
         dz = torch.addmm(db, outs[i], dw.t())
         if i > 0:
             dz = dz.addmm_(dh, lin.weight.t())
-        dh = dz if i == last else dz * _act_grad(outs[i + 1], layers.activation)
+        dh = dz if i == last else dz.mul_(act_slopes[i])
     return dh

@@ -77,6 +77,7 @@ def fisher_vector_product_fn(
     """
     layers = Layers.of(actor.body, actor.activation)
     outs = mlp_passes.forward(layers, obs)
+    act_slopes = mlp_passes.slopes(layers, outs)
     params = list(actor.parameters())
     sizes = [p.numel() for p in params]
     # Where each Linear's weight and bias sit in actor.parameters() (log_std, if any, is elsewhere in it).
@@ -97,8 +98,8 @@ def fisher_vector_product_fn(
     @torch.no_grad()
     def fvp(v: torch.Tensor) -> torch.Tensor:
         chunks = [c.view(p.shape) for c, p in zip(torch.split(v, sizes), params, strict=True)]
-        ju = mlp_passes.jvp(layers, outs, [chunks[i] for i in body_positions])
-        grads = mlp_passes.backward(layers, outs, output_hessian(ju) * scale)
+        ju = mlp_passes.jvp(layers, outs, [chunks[i] for i in body_positions], act_slopes)
+        grads = mlp_passes.backward(layers, outs, output_hessian(ju) * scale, act_slopes)
         result: list[torch.Tensor] = [torch.empty(0)] * len(params)
         for i, g in zip(body_positions, grads, strict=True):
             result[i] = g.reshape(-1)
