@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from leaderboard import api
 
 app_name = "api"
-urlpatterns: list = []
+urlpatterns = [
+    path("", api.index, name="index"),
+    path("environments/", api.environments, name="environments"),
+    path("environments/<slug:slug>/", api.environment_detail, name="environment"),
+    path("configs/", api.configs, name="configs"),
+    path("configs/<int:pk>/", api.config_detail, name="config"),
+    path("runs/", api.runs, name="runs"),
+    path("runs/<int:pk>/", api.run_detail, name="run"),
+    path("leaderboards/", api.leaderboards, name="leaderboards"),
+    path("leaderboards/<slug:slug>/", api.leaderboard_detail, name="leaderboard"),
+]

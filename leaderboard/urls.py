@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from leaderboard import exports, views
 
 app_name = "leaderboard"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("boards/overall.<str:fmt>", exports.overall_export, name="overall_export"),
+    path("boards/<slug:slug>/", views.environment_board, name="environment"),
+    path("boards/<slug:slug>/export.<str:fmt>", exports.environment_export, name="environment_export"),
+    path("boards/<slug:slug>/entries/<int:config_id>/", views.entry_detail, name="entry"),
+    path("boards/<slug:slug>/entries/<int:config_id>/reproduce/", views.reproduce, name="reproduce"),
+]

@@ -1,0 +1,162 @@
+"""Plotly figures of the boards, serialised once at refresh time.
+
+Figures are returned as JSON text that is safe inside ``<script type="application/json">`` (``<``, ``>``
+and ``&`` escaped as ``\\u003c``…), because config names and parameters are user input. Pages hand the text
+to the locally served plotly.js; nothing here runs per request.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.colors import qualitative
+
+from leaderboard import stats
+
+TOP_CURVES = 8
+"""Learning curves drawn on a board: more than this many bands become unreadable."""
+TOP_BOXES = 20
+MAX_PARCOORDS = 500
+PROFILE_CONFIGS = 8
+PALETTE = qualitative.Plotly + qualitative.D3
+LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "template": "plotly_white", "height": 420}
+
+
+def to_json(fig: go.Figure) -> str:
+    """Figure JSON with HTML-sensitive characters escaped (still valid JSON)."""
+    text = fig.to_json()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def label(config: Any) -> str:
+    return f"{config.name} v{config.version}"
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    h = hex_color.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def band_traces(name: str, x: list[float], mean: list[float], low: list[float], high: list[float],
+                color: str) -> list[go.Scatter]:  # fmt: skip
+    """A mean line and its confidence band (a closed polygon under the line, same legend group)."""
+    return [
+        go.Scatter(
+            x=list(x) + list(x)[::-1], y=list(high) + list(low)[::-1], fill="toself",
+            fillcolor=_rgba(color, 0.18), line={"width": 0}, hoverinfo="skip",
+            legendgroup=name, showlegend=False, name=f"{name} 95% band",
+        ),
+        go.Scatter(x=x, y=mean, mode="lines", name=name, legendgroup=name, line={"color": color, "width": 2}),
+    ]  # fmt: skip
+
+
+def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
+    """Mean evaluation-return curve of the top entries with a 95% band across seeds, over steps."""
+    fig = go.Figure()
+    for i, e in enumerate([e for e in entries if e.curve][:TOP_CURVES]):
+        c = e.curve
+        fig.add_traces(band_traces(label(e.config), c["steps"], c["mean"], c["low"], c["high"],
+                                   PALETTE[i % len(PALETTE)]))  # fmt: skip
+    fig.update_layout(
+        title="Learning curves (mean and 95% band across seeds)", xaxis_title="environment steps",
+        yaxis_title="episode return", xaxis_range=[0, budget], **LAYOUT,
+    )  # fmt: skip
+    return fig
+
+
+def score_distribution(entries: Sequence[Any]) -> go.Figure:
+    """Final score of every seed, per entry (box with all points), for the top entries."""
+    fig = go.Figure()
+    for i, e in enumerate(entries[:TOP_BOXES]):
+        fig.add_trace(
+            go.Box(
+                y=e.final_scores, name=label(e.config), boxpoints="all", jitter=0.4, pointpos=0,
+                marker={"color": PALETTE[i % len(PALETTE)]}, boxmean=True,
+            )
+        )  # fmt: skip
+    fig.update_layout(title="Final scores per seed", yaxis_title="final evaluation return",
+                      showlegend=False, **LAYOUT)  # fmt: skip
+    return fig
+
+
+def _dimension(name: str, values: list[Any]) -> dict[str, Any] | None:
+    """A parallel-coordinates axis: numbers as they are, booleans and strings as labelled categories."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        nums = [float(v) if v is not None else np.nan for v in values]
+        return {"label": name, "values": nums}
+    cats = sorted({str(v) for v in values})
+    index = {c: i for i, c in enumerate(cats)}
+    return {
+        "label": name, "values": [index[str(v)] for v in values],
+        "tickvals": list(range(len(cats))), "ticktext": cats,
+    }  # fmt: skip
+
+
+def sensitivity(entries: Sequence[Any]) -> go.Figure:
+    """Parallel coordinates of the hyperparameters that vary across entries, against the score."""
+    rows = list(entries[:MAX_PARCOORDS])
+    params = [e.config.params if isinstance(e.config.params, dict) else {} for e in rows]
+    keys = sorted({k for p in params for k in p})
+    dims = []
+    for k in keys:
+        values = [p.get(k) for p in params]
+        if len({repr(v) for v in values}) > 1 and (dim := _dimension(k, values)):
+            dims.append(dim)
+    scores = [e.score_mean for e in rows]
+    dims.append({"label": "score", "values": scores})
+    fig = go.Figure(
+        go.Parcoords(
+            line={"color": scores, "colorscale": "Viridis", "showscale": True},
+            dimensions=dims,
+        )
+    )
+    fig.update_layout(title="Hyperparameter sensitivity (parameters that vary, against score)",
+                      **{**LAYOUT, "margin": {"l": 60, "r": 60, "t": 80, "b": 30}})  # fmt: skip
+    return fig
+
+
+def environment_figures(env: Any, entries: Sequence[Any]) -> dict[str, str]:
+    """All figures of an environment board, as escaped JSON text, from entries in display order."""
+    if not entries:
+        return {}
+    return {
+        "curves": to_json(learning_curves(entries, env.budget_steps)),
+        "scores": to_json(score_distribution(entries)),
+        "sensitivity": to_json(sensitivity(entries)),
+    }
+
+
+def performance_profile(
+    rows: Sequence[Any], scores: dict[int, dict[int, np.ndarray]], labels: dict[int, str]
+) -> go.Figure:
+    """Performance profiles (Agarwal et al. 2021): fraction of runs above each normalised score tau."""
+    top = [r for r in rows if r.config_id in scores][:PROFILE_CONFIGS]
+    values = np.concatenate([s for r in top for s in scores[r.config_id].values()]) if top else np.zeros(1)
+    taus = np.linspace(min(0.0, float(values.min())), max(1.0, float(values.max())), 61)
+    fig = go.Figure()
+    for i, r in enumerate(top):
+        per_env = scores[r.config_id]
+        prof = stats.performance_profile([per_env[e] for e in sorted(per_env)], taus, reps=500)
+        fig.add_traces(band_traces(labels.get(r.config_id, str(r.config_id)), prof.taus, prof.fraction,
+                                   prof.low, prof.high, PALETTE[i % len(PALETTE)]))  # fmt: skip
+    fig.update_layout(
+        title="Performance profile (fraction of runs with normalised score > τ)",
+        xaxis_title="normalised score τ (random = 0, reference = 1)", yaxis_title="fraction of runs",
+        yaxis_range=[0, 1.02], **LAYOUT,
+    )  # fmt: skip
+    return fig
+
+
+def overall_figures(
+    rows: Sequence[Any], scores: dict[int, dict[int, np.ndarray]], labels: dict[int, str]
+) -> dict[str, str]:
+    if not rows:
+        return {}
+    return {"profile": to_json(performance_profile(rows, scores, labels))}

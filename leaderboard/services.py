@@ -1,0 +1,277 @@
+"""Recompute the precomputed leaderboard rows from finished runs.
+
+Each function runs a fixed number of queries whatever the number of runs (no query per row), is idempotent
+(running it twice leaves the same rows), and serialises concurrent refreshes of one board by locking its
+environment row, so two workers finishing seeds of the same entry at once cannot interleave a rerank.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models.fields.json import KT
+from django.utils import timezone
+
+from leaderboard import charts, ranking, stats
+from leaderboard.models import Board, LeaderboardEntry, OverallEntry
+from web.catalog.models import Environment, TrainerConfig
+from web.runs.models import Run, RunMetric
+
+log = logging.getLogger(__name__)
+
+RETURN_METRIC = "rollout/ep_return_mean"
+CURVE_POINTS = 100
+
+
+def _float(value: Any) -> float | None:
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return out if math.isfinite(out) else None
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return float(np.mean(finite)) if finite else None
+
+
+def _curves(run_ids: list[int]) -> dict[int, tuple[list[float], list[float]]]:
+    """Each run's (steps, episode-return) learning curve, read in one query of two scalar columns."""
+    rows = (
+        RunMetric.objects.filter(run_id__in=run_ids)
+        .annotate(ret=KT(f"metrics__{RETURN_METRIC}"))
+        .order_by("run_id", "update")
+        .values_list("run_id", "steps", "ret")
+    )
+    curves: dict[int, tuple[list[float], list[float]]] = defaultdict(lambda: ([], []))
+    for run_id, steps, ret in rows:
+        value = _float(ret)
+        if value is not None:
+            curves[run_id][0].append(float(steps))
+            curves[run_id][1].append(value)
+    return curves
+
+
+def _one_per_seed(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Keep the earliest run of each seed with a finite final score (rows come ordered by seed, then id).
+
+    A reproduction reruns the same seeds; counting it as more seeds would shrink the interval with evidence
+    that is not independent. The original run stays the record; reproductions show on the entry page.
+    """
+    seen: set[int] = set()
+    out = []
+    for r in runs:
+        if r["seed"] not in seen and _float(r["final_return_mean"]) is not None:
+            seen.add(r["seed"])
+            out.append(r)
+    return out
+
+
+def compute_entry(env: Environment, runs: list[dict[str, Any]], curves: dict[int, Any]) -> dict[str, Any]:
+    """The aggregate numbers of one entry from its finished runs (plain values, no queries)."""
+    finals = [r["final_return_mean"] for r in runs]
+    episodes = [x for r in runs for x in (r["eval_returns"] or []) if _float(x) is not None]
+    score = stats.bootstrap_mean(finals)
+    aucs = [stats.auc_at_budget(*curves[r["id"]], env.budget_steps) for r in runs if r["id"] in curves]
+    run_curves = [curves[r["id"]] for r in runs if r["id"] in curves]
+    curve: dict[str, list[float]] = {}
+    if run_curves:
+        first = min(c[0][0] for c in run_curves)
+        grid = np.linspace(min(first, env.budget_steps), env.budget_steps, CURVE_POINTS)
+        mean, low, high = stats.curve_band(run_curves, grid)
+        curve = {"steps": grid.round().tolist(), "mean": mean, "low": low, "high": high}
+    return {
+        "n_seeds": len(runs),
+        "score_mean": score.value,
+        "ci_low": score.low,
+        "ci_high": score.high,
+        "iqm": stats.iqm([float(x) for x in episodes] if episodes else finals),
+        "auc": _mean(aucs),
+        "wall_clock_s": _mean(r["wall_clock_s"] for r in runs),
+        "steps_per_s": _mean(r["steps_per_s"] for r in runs),
+        "final_scores": finals,
+        "seeds": [r["seed"] for r in runs],
+        "curve": curve,
+        "provisional": len(runs) < env.min_seeds,
+    }
+
+
+def refresh_entry(
+    config_id: int, environment_id: int, *, rerank: bool = True, overall: bool = True
+) -> LeaderboardEntry | None:
+    """Recompute one (config, environment) entry, rerank its board, rebuild its figures (and the overall).
+
+    Returns the entry, or ``None`` when the config has no finished run there (any stale entry is deleted).
+    ``rerank`` and ``overall`` exist so a full rebuild can rank each board once instead of once per entry.
+    """
+    with transaction.atomic():
+        env = Environment.objects.select_for_update().get(pk=environment_id)
+        runs = _one_per_seed(
+            Run.objects.filter(
+                config_id=config_id,
+                environment_id=environment_id,
+                status=Run.Status.SUCCEEDED,
+                final_return_mean__isnull=False,
+            )
+            .order_by("seed", "id")
+            .values("id", "seed", "final_return_mean", "eval_returns", "wall_clock_s", "steps_per_s")
+        )
+        entry = None
+        if runs:
+            values = compute_entry(env, runs, _curves([r["id"] for r in runs]))
+            entry, _ = LeaderboardEntry.objects.update_or_create(
+                config_id=config_id, environment_id=environment_id, defaults=values
+            )
+        else:
+            LeaderboardEntry.objects.filter(config_id=config_id, environment_id=environment_id).delete()
+        if rerank:
+            rerank_environment(env)
+    if overall:
+        refresh_overall()
+    if entry is not None:
+        entry.refresh_from_db(fields=["rank", "tied", "provisional", "updated_at"])
+    return entry
+
+
+def rerank_environment(env: Environment) -> None:
+    """Rank an environment's entries (see :mod:`leaderboard.ranking`) and rebuild its board's figures."""
+    entries = list(LeaderboardEntry.objects.filter(environment=env).select_related("config").order_by("pk"))
+    results = ranking.rank(
+        [ranking.Candidate(e.pk, e.score_mean, e.ci_low, e.ci_high, e.n_seeds, env.min_seeds) for e in entries]
+    )
+    by_pk = {e.pk: e for e in entries}
+    ordered, changed = [], []
+    now = timezone.now()
+    for r in results:
+        e = by_pk[r.key]
+        if (e.rank, e.tied, e.provisional) != (r.rank, r.tied, r.provisional):
+            # updated_at versions the entry page's cache, so a rank that moved must bump it.
+            e.rank, e.tied, e.provisional, e.updated_at = r.rank, r.tied, r.provisional, now
+            changed.append(e)
+        ordered.append(e)
+    if changed:
+        LeaderboardEntry.objects.bulk_update(changed, ["rank", "tied", "provisional", "updated_at"], batch_size=500)
+    figures = charts.environment_figures(env, ordered)
+    _save_board(f"env-{env.pk}", env, figures, len(entries))
+
+
+def _save_board(key: str, env: Environment | None, figures: dict[str, str], n: int) -> None:
+    try:
+        with transaction.atomic():
+            Board.objects.update_or_create(key=key, defaults={"environment": env, "figures": figures, "n_entries": n})
+    except IntegrityError:  # a concurrent first creation won; ours is the newer content
+        Board.objects.filter(key=key).update(figures=figures, n_entries=n)
+
+
+def _default_config_id() -> int | None:
+    return (
+        TrainerConfig.objects.filter(is_default=True).order_by("-created_at", "-pk")
+        .values_list("pk", flat=True).first()
+    )  # fmt: skip
+
+
+def overall_scores() -> dict[int, dict[int, np.ndarray]]:
+    """Normalised final scores of confirmed entries: ``{config_id: {environment_id: scores}}``.
+
+    Only non-provisional entries count (an entry short of the minimum seeds is not yet comparable), and only
+    environments whose reference return differs from their random return (the scale is otherwise undefined).
+    """
+    rows = LeaderboardEntry.objects.filter(provisional=False).values_list(
+        "config_id", "environment_id", "final_scores",
+        "environment__random_return", "environment__reference_return",
+    )  # fmt: skip
+    out: dict[int, dict[int, np.ndarray]] = defaultdict(dict)
+    for config_id, env_id, finals, rnd, ref in rows:
+        if finals and rnd is not None and ref is not None and rnd != ref:
+            out[config_id][env_id] = stats.normalize(finals, rnd, ref)
+    return out
+
+
+def compute_overall(scores: dict[int, dict[int, np.ndarray]], default_id: int | None) -> list[OverallEntry]:
+    """Overall rows (unsaved) from normalised scores; ranks with the same tie rule as a board."""
+    all_envs = {env for per_env in scores.values() for env in per_env}
+    default = scores.get(default_id, {}) if default_id is not None else {}
+    rows: dict[int, OverallEntry] = {}
+    for config_id, per_env in scores.items():
+        envs = sorted(per_env)
+        agg = stats.stratified_iqm([per_env[e] for e in envs])
+        row = OverallEntry(
+            config_id=config_id, iqm=agg.value, ci_low=agg.low, ci_high=agg.high,
+            n_envs=len(envs), n_runs=sum(len(per_env[e]) for e in envs),
+        )  # fmt: skip
+        shared = [e for e in envs if e in default]
+        if shared and config_id != default_id:
+            poi = stats.probability_of_improvement([per_env[e] for e in shared], [default[e] for e in shared])
+            row.poi, row.poi_low, row.poi_high = poi.as_tuple()
+        row.poi_n_envs = len(shared) if config_id != default_id else 0
+        rows[config_id] = row
+    results = ranking.rank(
+        [ranking.Candidate(k, r.iqm, r.ci_low, r.ci_high, r.n_envs, len(all_envs)) for k, r in rows.items()]
+    )
+    ordered = []
+    for res in results:
+        row = rows[res.key]
+        row.rank, row.tied, row.provisional = res.rank, res.tied, res.provisional
+        ordered.append(row)
+    return ordered
+
+
+def refresh_overall() -> list[OverallEntry]:
+    """Recompute every OverallEntry and the overall board's figures (a fixed number of queries)."""
+    scores = overall_scores()
+    rows = compute_overall(scores, _default_config_id())
+    fields = [
+        "iqm", "ci_low", "ci_high", "poi", "poi_low", "poi_high", "poi_n_envs",
+        "n_envs", "n_runs", "rank", "tied", "provisional", "updated_at",
+    ]  # fmt: skip
+    with transaction.atomic():
+        OverallEntry.objects.exclude(config_id__in=list(scores)).delete()
+        if rows:
+            OverallEntry.objects.bulk_create(
+                rows, update_conflicts=True, unique_fields=["config"], update_fields=fields, batch_size=500
+            )
+    configs = TrainerConfig.objects.filter(pk__in=list(scores)).values_list("pk", "name", "version")
+    labels = {pk: f"{name} v{version}" for pk, name, version in configs}
+    _save_board("overall", None, charts.overall_figures(rows, scores, labels), len(rows))
+    return rows
+
+
+def recompute_all() -> tuple[int, int]:
+    """Rebuild every entry, every board and the overall board; returns (entries, overall rows)."""
+    pairs = (
+        Run.objects.filter(status=Run.Status.SUCCEEDED)
+        .values_list("config_id", "environment_id").distinct().order_by()
+    )  # fmt: skip
+    wanted = set(pairs)
+    stale = LeaderboardEntry.objects.values_list("config_id", "environment_id")
+    for config_id, env_id in set(stale) - wanted:
+        LeaderboardEntry.objects.filter(config_id=config_id, environment_id=env_id).delete()
+    for config_id, env_id in sorted(wanted):
+        refresh_entry(config_id, env_id, rerank=False, overall=False)
+    for env in Environment.objects.order_by("pk"):
+        rerank_environment(env)
+    return len(wanted), len(refresh_overall())
+
+
+def on_run_finished(sender: object, run: Run, **kwargs: Any) -> None:
+    """Signal receiver for ``web.runs.signals.run_finished``: refresh after the run's row is committed.
+
+    A failure here is logged, not raised: the run itself succeeded, and ``manage.py recompute_leaderboard``
+    can rebuild the boards; breaking the worker would lose more than a stale row.
+    """
+    config_id, env_id = run.config_id, run.environment_id
+
+    def refresh() -> None:
+        try:
+            refresh_entry(config_id, env_id)
+        except Exception:
+            log.exception("leaderboard refresh failed for config %s on environment %s", config_id, env_id)
+
+    transaction.on_commit(refresh)

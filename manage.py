@@ -1,0 +1,18 @@
+#!/usr/bin/env python
+"""Django's command-line utility; local settings unless DJANGO_SETTINGS_MODULE says otherwise."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "web.settings.local")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

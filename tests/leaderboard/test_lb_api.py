@@ -1,0 +1,96 @@
+"""The read-only JSON API: resources, pagination, filters, errors and bounded queries."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from leaderboard import api
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_lists_the_endpoints(client) -> None:
+    data = client.get("/api/").json()
+    assert set(data) == {"environments", "configs", "runs", "leaderboards"}
+    assert data["runs"].endswith("/api/runs/")
+
+
+def test_it_paginates_runs(client, board) -> None:
+    first = client.get("/api/runs/", {"page_size": 4}).json()
+    assert first["count"] == 10 and first["num_pages"] == 3 and first["page"] == 1
+    assert len(first["results"]) == 4 and first["previous"] is None
+    assert "page=2" in first["next"] and "page_size=4" in first["next"]
+    last = client.get("/api/runs/", {"page_size": 4, "page": 3}).json()
+    assert len(last["results"]) == 2 and last["next"] is None
+    ids = [r["id"] for p in (1, 2, 3) for r in client.get("/api/runs/", {"page_size": 4, "page": p}).json()["results"]]
+    assert len(set(ids)) == 10
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [({"page_size": 0}, 400), ({"page_size": api.MAX_PAGE_SIZE + 1}, 400), ({"page": "x"}, 400),
+     ({"page": 99}, 404), ({"status": "weird"}, 400), ({"config": "abc"}, 400)],
+)  # fmt: skip
+def test_it_rejects_bad_parameters(client, board, params, status) -> None:
+    response = client.get("/api/runs/", params)
+    assert response.status_code == status and "error" in response.json()
+
+
+def test_it_filters_runs(client, board) -> None:
+    data = client.get("/api/runs/", {"config": board["strong"].pk, "status": "succeeded"}).json()
+    assert data["count"] == 3 and {r["config_id"] for r in data["results"]} == {board["strong"].pk}
+    assert client.get("/api/runs/", {"environment": "nope"}).json()["count"] == 0
+
+
+def test_it_shows_a_run_with_its_metrics(client, board) -> None:
+    run = board["strong"].runs.order_by("seed").first()
+    data = client.get(reverse("api:run", args=[run.pk])).json()
+    assert data["environment"] == "cartpole" and data["seed"] == 0
+    assert [m["update"] for m in data["metrics"]] == [0, 1, 2, 3]
+    assert data["metrics"][-1]["metrics"]["rollout/ep_return_mean"] == pytest.approx(80.0)
+    assert client.get(reverse("api:run", args=[999999])).status_code == 404
+
+
+def test_it_lists_environments_and_configs(client, board) -> None:
+    envs = client.get("/api/environments/").json()
+    assert envs["results"][0]["slug"] == "cartpole" and envs["results"][0]["min_seeds"] == 3
+    assert client.get("/api/environments/cartpole/").json()["reference_return"] == 100.0
+    configs = client.get("/api/configs/").json()
+    assert configs["count"] == 4
+    detail = client.get(reverse("api:config", args=[board["default"].pk])).json()
+    assert detail["is_default"] is True and detail["params"]["max_kl"] == 0.01
+    assert client.get("/api/environments/nope/").status_code == 404
+
+
+def test_it_serves_the_leaderboards(client, board) -> None:
+    overall = client.get("/api/leaderboards/").json()
+    assert overall["results"][0]["config"] == "strong v1"
+    env = client.get("/api/leaderboards/cartpole/", {"page_size": 2}).json()
+    assert env["count"] == 4 and [r["config"] for r in env["results"]] == ["strong v1", "close v1"]
+    assert env["results"][0]["tied"] is True
+    by_seeds = client.get("/api/leaderboards/cartpole/", {"sort": "seeds"}).json()
+    assert by_seeds["results"][0]["provisional"] is True
+    assert client.get("/api/leaderboards/nope/").status_code == 404
+
+
+def test_it_serves_empty_lists(client) -> None:
+    data = client.get("/api/leaderboards/").json()
+    assert data == {"count": 0, "page": 1, "page_size": api.DEFAULT_PAGE_SIZE, "num_pages": 1,
+                    "next": None, "previous": None, "results": []}  # fmt: skip
+
+
+def test_it_is_read_only(client, board) -> None:
+    assert client.post("/api/runs/").status_code == 405
+
+
+@pytest.mark.parametrize("url", ["/api/runs/", "/api/configs/", "/api/environments/", "/api/leaderboards/",
+                                 "/api/leaderboards/cartpole/"])  # fmt: skip
+def test_it_runs_a_bounded_number_of_queries(client, board, make_config, make_runs, owner, url,
+                                             django_assert_max_num_queries) -> None:  # fmt: skip
+    for _ in range(5):
+        make_runs(make_config(owner=owner), board["env"], [1.0, 2.0])
+    with django_assert_max_num_queries(4):  # leaderboards: environment, board version, count, rows
+        client.get(url)
+    with django_assert_max_num_queries(3):  # leaderboards are then served from the cache
+        client.get(url)

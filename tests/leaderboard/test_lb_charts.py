@@ -1,0 +1,52 @@
+"""Plotly figures: escaping, parameter axes, and the profile and curve traces."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import plotly.graph_objects as go
+
+from leaderboard import charts
+
+
+def entry(name: str, params: dict, score: float, curve: dict | None = None) -> SimpleNamespace:
+    config = SimpleNamespace(name=name, version=1, params=params)
+    return SimpleNamespace(config=config, score_mean=score, final_scores=[score - 1, score + 1], curve=curve or {})
+
+
+def test_it_escapes_html_in_figure_json() -> None:
+    text = charts.to_json(go.Figure(layout={"title": "</script><b>&"}))
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text)["layout"]["title"]["text"] == "</script><b>&"
+
+
+def test_it_plots_only_parameters_that_vary() -> None:
+    rows = [
+        entry("a", {"max_kl": 0.01, "gamma": 0.99, "activation": "tanh", "hidden_sizes": [64, 64]}, 10),
+        entry("b", {"max_kl": 0.02, "gamma": 0.99, "activation": "relu", "hidden_sizes": [64, 64]}, 20),
+    ]
+    dims = charts.sensitivity(rows).data[0].dimensions
+    assert [d.label for d in dims] == ["activation", "max_kl", "score"]
+    assert list(dims[0].ticktext) == ["relu", "tanh"] and list(dims[0].values) == [1, 0]
+    assert list(dims[2].values) == [10, 20]
+
+
+def test_it_draws_a_band_and_a_line_per_entry() -> None:
+    curve = {"steps": [0, 10], "mean": [1, 2], "low": [0, 1], "high": [2, 3]}
+    fig = charts.learning_curves([entry("a", {}, 1, curve), entry("b", {}, 2)], budget=10)
+    assert [t.name for t in fig.data] == ["a v1 95% band", "a v1"]  # b has no curve
+    assert list(fig.data[0].y) == [2, 3, 1, 0]
+
+
+def test_it_builds_no_figures_for_an_empty_board() -> None:
+    assert charts.environment_figures(SimpleNamespace(budget_steps=10), []) == {}
+    assert charts.overall_figures([], {}, {}) == {}
+
+
+def test_it_draws_performance_profiles_from_normalised_scores() -> None:
+    row = SimpleNamespace(config_id=1)
+    fig = charts.performance_profile([row], {1: {7: np.array([0.2, 0.8]), 8: np.array([1.2])}}, {1: "cfg v1"})
+    line = fig.data[1]
+    assert line.name == "cfg v1" and line.y[0] == 1.0 and line.y[-1] == 0.0

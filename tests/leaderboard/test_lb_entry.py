@@ -1,0 +1,103 @@
+"""The entry page: config, every run with checkpoint links, charts, and the reproduce button."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.base import ContentFile
+from django.urls import reverse
+
+from web.runs.models import Run
+
+
+def entry_url(board, name: str = "strong") -> str:
+    return reverse("leaderboard:entry", args=["cartpole", board[name].pk])
+
+
+@pytest.mark.django_db
+def test_it_shows_the_config_runs_and_charts(client, board, settings, tmp_path) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    run = board["strong"].runs.order_by("seed").first()
+    run.checkpoint.save("strong.safetensors", ContentFile(b"weights"), save=True)
+    response = client.get(entry_url(board))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "&quot;max_kl&quot;: 0.02" in html
+    assert html.count("<td>succeeded") + html.count("<td>Succeeded") == 3
+    assert reverse("runs:checkpoint", args=[run.pk]) in html
+    assert 'id="fig-learning_curve"' in html and 'id="fig-kl"' in html
+
+
+@pytest.mark.django_db
+def test_it_answers_404_without_an_entry(client, board, make_config) -> None:
+    assert client.get(reverse("leaderboard:entry", args=["cartpole", make_config().pk])).status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_runs_a_bounded_number_of_queries(client, board, make_runs, django_assert_max_num_queries) -> None:
+    make_runs(board["strong"], board["env"], [1.0] * 6, first_seed=100)
+    with django_assert_max_num_queries(6):
+        client.get(entry_url(board))
+
+
+@pytest.mark.django_db
+def test_it_reproduces_an_entry_with_the_same_seeds(client, board, owner) -> None:
+    client.force_login(owner)
+    before = Run.objects.count()
+    response = client.post(reverse("leaderboard:reproduce", args=["cartpole", board["strong"].pk]))
+    assert response.status_code == 302 and response["Location"] == reverse("runs:mine")
+    new = Run.objects.order_by("pk")[before:]
+    assert [(r.seed, r.status, r.owner_id) for r in new] == [(0, "queued", owner.pk), (1, "queued", owner.pk),
+                                                             (2, "queued", owner.pk)]  # fmt: skip
+    assert {(r.config_id, r.environment_id) for r in new} == {(board["strong"].pk, board["env"].pk)}
+
+
+@pytest.mark.django_db
+def test_it_refuses_a_second_reproduction_while_one_is_pending(client, board, owner) -> None:
+    client.force_login(owner)
+    url = reverse("leaderboard:reproduce", args=["cartpole", board["strong"].pk])
+    client.post(url)
+    count = Run.objects.count()
+    response = client.post(url)
+    assert response.status_code == 302 and Run.objects.count() == count
+
+
+@pytest.mark.django_db
+def test_it_asks_anonymous_users_to_sign_in_and_refuses_get(client, board) -> None:
+    url = reverse("leaderboard:reproduce", args=["cartpole", board["strong"].pk])
+    count = Run.objects.count()
+    assert client.post(url).status_code == 302
+    assert client.get(url).status_code == 405
+    assert Run.objects.count() == count
+    assert "Sign in to reproduce" in client.get(entry_url(board)).content.decode()
+
+
+@pytest.mark.django_db
+def test_it_never_serves_the_anonymous_copy_to_a_signed_in_user(client, board, owner,
+                                                                django_assert_max_num_queries) -> None:  # fmt: skip
+    url = entry_url(board)
+    assert "Sign in to reproduce" in client.get(url).content.decode()
+    with django_assert_max_num_queries(2):  # anonymous repeat: the entry and its runs' signature
+        client.get(url)
+    client.force_login(owner)
+    html = client.get(url).content.decode()
+    assert ">Reproduce</button>" in html and "csrfmiddlewaretoken" in html
+
+
+@pytest.mark.django_db
+def test_it_shows_new_runs_of_the_entry_at_once(client, board, owner) -> None:
+    url = entry_url(board)
+    assert client.get(url).content.decode().count("<td>Queued") == 0
+    Run.objects.create(config=board["strong"], environment=board["env"], seed=7, owner=owner)
+    assert client.get(url).content.decode().count("<td>Queued") == 1
+
+
+@pytest.mark.django_db
+def test_it_shows_a_rank_that_moved_because_of_another_entry(client, board, make_config, make_runs) -> None:
+    from leaderboard import services
+
+    url = entry_url(board, "default")
+    assert "<dd>3</dd>" in client.get(url).content.decode()
+    cfg = make_config(name="newcomer")
+    make_runs(cfg, board["env"], [500.0, 510.0, 520.0])
+    services.refresh_entry(cfg.pk, board["env"].pk)
+    assert "<dd>4</dd>" in client.get(url).content.decode()

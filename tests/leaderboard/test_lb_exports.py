@@ -1,0 +1,61 @@
+"""CSV and JSON exports of the environment boards and the overall board."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from django.urls import reverse
+
+
+@pytest.mark.django_db
+def test_it_exports_an_environment_board_as_csv(client, board) -> None:
+    response = client.get(reverse("leaderboard:environment_export", args=["cartpole", "csv"]))
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert [r["config"] for r in rows] == ["strong v1", "close v1", "default v1", "short v1"]
+    assert rows[0]["rank"] == "1" and rows[0]["tied"] == "True" and rows[3]["provisional"] == "True"
+    assert float(rows[0]["score_mean"]) == pytest.approx(90.0)
+
+
+@pytest.mark.django_db
+def test_it_exports_an_environment_board_as_json(client, board) -> None:
+    data = client.get(reverse("leaderboard:environment_export", args=["cartpole", "json"])).json()
+    assert data["environment"] == "cartpole" and data["min_seeds"] == 3
+    assert [e["config"] for e in data["entries"]][:2] == ["strong v1", "close v1"]
+    assert data["entries"][3]["rank"] is None
+
+
+@pytest.mark.django_db
+def test_it_exports_the_overall_board(client, board) -> None:
+    data = client.get(reverse("leaderboard:overall_export", args=["json"])).json()
+    assert data["entries"][0]["config"] == "strong v1"
+    assert data["entries"][0]["poi"] == pytest.approx(1.0)
+    text = client.get(reverse("leaderboard:overall_export", args=["csv"])).content.decode()
+    assert text.splitlines()[0].startswith("rank,tied,provisional,config_id,config,iqm")
+
+
+@pytest.mark.django_db
+def test_it_exports_empty_boards(client, make_env) -> None:
+    make_env(slug="empty")
+    assert client.get("/boards/empty/export.json").json()["entries"] == []
+    assert client.get("/boards/overall.csv").content.decode().count("\n") == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_unknown_formats(client, board) -> None:
+    assert client.get("/boards/cartpole/export.xml").status_code == 404
+
+
+@pytest.mark.django_db
+def test_it_exports_the_new_board_after_a_refresh(client, board, make_config, make_runs) -> None:
+    from leaderboard import services
+
+    url = reverse("leaderboard:environment_export", args=["cartpole", "json"])
+    assert client.get(url).json()["entries"][0]["config"] == "strong v1"
+    cfg = make_config(name="newcomer")
+    make_runs(cfg, board["env"], [500.0, 510.0, 520.0])
+    services.refresh_entry(cfg.pk, board["env"].pk)
+    assert client.get(url).json()["entries"][0]["config"] == "newcomer v1"
+    assert client.get("/api/leaderboards/cartpole/").json()["results"][0]["config"] == "newcomer v1"

@@ -1,0 +1,171 @@
+"""Recomputing precomputed rows: entries, reranking, the overall board, the signal and the command."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import scipy.stats
+from django.core.management import call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from leaderboard import services, stats
+from leaderboard.models import Board, LeaderboardEntry, OverallEntry
+from web.runs.models import Run
+from web.runs.signals import run_finished
+
+pytestmark = pytest.mark.django_db(transaction=False)
+
+
+def test_it_aggregates_finished_seeds_into_an_entry(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(budget_steps=1000), make_config()
+    make_runs(cfg, env, [10.0, 20.0, 30.0])
+    make_runs(cfg, env, [999.0], status="failed", first_seed=10)
+    entry = services.refresh_entry(cfg.pk, env.pk)
+    assert entry is not None
+    assert entry.n_seeds == 3 and entry.seeds == [0, 1, 2]
+    assert (entry.score_mean, entry.ci_low, entry.ci_high) == pytest.approx(
+        stats.bootstrap_mean([10.0, 20.0, 30.0]).as_tuple()
+    )
+    episodes = [x for f in (10, 20, 30) for x in (f - 1, f, f, f + 1)]
+    assert entry.iqm == pytest.approx(scipy.stats.trim_mean(episodes, 0.25))
+    # straight lines from final/4 at 250 steps to final at 1000, held before: mean over seeds of the AUCs
+    expected_auc = np.mean([stats.auc_at_budget([250, 500, 750, 1000], [f / 4, f / 2, 3 * f / 4, f], 1000)
+                            for f in (10, 20, 30)])  # fmt: skip
+    assert entry.auc == pytest.approx(expected_auc)
+    assert entry.wall_clock_s == pytest.approx(11.0) and entry.steps_per_s == pytest.approx(100.0)
+    assert entry.rank == 1 and not entry.provisional and not entry.tied
+    assert entry.curve["mean"][-1] == pytest.approx(20.0) and len(entry.curve["steps"]) == 100
+
+
+def test_it_is_idempotent(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(), make_config()
+    make_runs(cfg, env, [1.0, 2.0, 3.0])
+    first = services.refresh_entry(cfg.pk, env.pk)
+    second = services.refresh_entry(cfg.pk, env.pk)
+    assert LeaderboardEntry.objects.count() == 1
+    assert (first.score_mean, first.ci_low, first.ci_high) == (second.score_mean, second.ci_low, second.ci_high)
+
+
+def test_it_marks_entries_below_min_seeds_provisional(make_env, make_config, make_runs) -> None:
+    env = make_env(min_seeds=3)
+    full, short = make_config(), make_config()
+    make_runs(full, env, [5.0, 6.0, 7.0])
+    make_runs(short, env, [50.0, 60.0])
+    services.refresh_entry(full.pk, env.pk)
+    entry = services.refresh_entry(short.pk, env.pk)
+    assert entry.provisional and entry.rank is None
+    assert LeaderboardEntry.objects.get(config=full).rank == 1
+
+
+def test_it_ties_overlapping_entries_on_refresh(make_env, make_config, make_runs) -> None:
+    env = make_env(min_seeds=2)
+    a, b, c = make_config(), make_config(), make_config()
+    make_runs(a, env, [10.0, 14.0, 12.0])
+    make_runs(b, env, [9.0, 13.0, 11.0])
+    make_runs(c, env, [1.0, 1.5, 2.0])
+    services.recompute_all()
+    ranks = {e.config_id: (e.rank, e.tied) for e in LeaderboardEntry.objects.all()}
+    assert ranks == {a.pk: (1, True), b.pk: (1, True), c.pk: (3, False)}
+
+
+def test_it_deletes_an_entry_whose_runs_are_gone(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(), make_config()
+    runs = make_runs(cfg, env, [1.0])
+    services.refresh_entry(cfg.pk, env.pk)
+    Run.objects.filter(pk=runs[0].pk).update(status="failed")
+    assert services.refresh_entry(cfg.pk, env.pk) is None
+    assert not LeaderboardEntry.objects.exists()
+
+
+def test_it_builds_board_figures(make_env, make_config, make_runs) -> None:
+    env = make_env()
+    for finals in ([1.0, 2.0, 3.0], [4.0, 5.0, 6.0]):
+        make_runs(make_config(params={"max_kl": finals[0] / 100, "gae": "x<script>"}), env, finals)
+    services.recompute_all()
+    board = Board.objects.get(key=f"env-{env.pk}")
+    assert set(board.figures) == {"curves", "scores", "sensitivity"}
+    assert "<" not in board.figures["sensitivity"]
+    fig = json.loads(board.figures["curves"])
+    assert len(fig["data"]) == 4  # band + mean line per entry
+
+
+def test_it_computes_the_overall_board(make_env, make_config, make_runs) -> None:
+    e1, e2 = make_env(random_return=0, reference_return=10), make_env(random_return=-100, reference_return=0)
+    default, better = make_config(is_default=True), make_config()
+    make_runs(default, e1, [2.0, 3.0, 4.0])
+    make_runs(default, e2, [-80.0, -70.0, -60.0])
+    make_runs(better, e1, [8.0, 9.0, 10.0])
+    make_runs(better, e2, [-20.0, -10.0, -30.0])
+    services.recompute_all()
+    rows = {r.config_id: r for r in OverallEntry.objects.all()}
+    pooled = [0.8, 0.9, 1.0, 0.8, 0.9, 0.7]
+    assert rows[better.pk].iqm == pytest.approx(scipy.stats.trim_mean(pooled, 0.25))
+    assert rows[better.pk].poi == pytest.approx(1.0) and rows[better.pk].poi_n_envs == 2
+    assert rows[default.pk].poi is None
+    assert rows[better.pk].rank == 1 and rows[default.pk].rank == 2
+    assert rows[better.pk].n_envs == 2 and rows[better.pk].n_runs == 6
+    assert "profile" in Board.objects.get(key="overall").figures
+
+
+def test_it_leaves_configs_missing_an_environment_unranked_overall(make_env, make_config, make_runs) -> None:
+    e1, e2 = make_env(), make_env()
+    both, one = make_config(), make_config()
+    make_runs(both, e1, [50.0, 60.0, 70.0])
+    make_runs(both, e2, [50.0, 60.0, 70.0])
+    make_runs(one, e1, [90.0, 95.0, 99.0])
+    services.recompute_all()
+    assert OverallEntry.objects.get(config=one).provisional
+    assert OverallEntry.objects.get(config=one).rank is None
+    assert OverallEntry.objects.get(config=both).rank == 1
+
+
+def test_it_refreshes_when_a_run_finishes(make_env, make_config, make_runs, django_capture_on_commit_callbacks):
+    env, cfg = make_env(), make_config()
+    (run,) = make_runs(cfg, env, [42.0])
+    with django_capture_on_commit_callbacks(execute=True):
+        run_finished.send(sender=Run, run=run)
+    entry = LeaderboardEntry.objects.get(config=cfg, environment=env)
+    assert entry.score_mean == 42.0 and entry.provisional
+
+
+def test_it_bounds_the_queries_of_a_refresh(make_env, make_config, make_runs) -> None:
+    def queries_for(n_configs: int) -> int:
+        env = make_env()
+        configs = [make_config() for _ in range(n_configs)]
+        for cfg in configs:
+            make_runs(cfg, env, [1.0, 2.0, 3.0, 4.0])
+            services.refresh_entry(cfg.pk, env.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            services.refresh_entry(configs[0].pk, env.pk)
+        return len(ctx)
+
+    small, large = queries_for(2), queries_for(8)
+    assert small == large <= 40  # savepoints included; no query per entry or per run
+
+
+def test_it_recomputes_everything_from_the_command(make_env, make_config, make_runs, capsys) -> None:
+    env, cfg = make_env(), make_config()
+    make_runs(cfg, env, [1.0, 2.0, 3.0])
+    LeaderboardEntry.objects.all().delete()
+    call_command("recompute_leaderboard")
+    assert LeaderboardEntry.objects.count() == 1
+    assert "recomputed 1 entries" in capsys.readouterr().out
+
+
+def test_it_counts_a_reproduced_seed_once(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(), make_config()
+    make_runs(cfg, env, [1.0, 2.0, 3.0])
+    make_runs(cfg, env, [50.0], first_seed=1)  # a reproduction of seed 1
+    entry = services.refresh_entry(cfg.pk, env.pk)
+    assert entry.n_seeds == 3 and entry.seeds == [0, 1, 2] and entry.final_scores == [1.0, 2.0, 3.0]
+
+
+def test_it_ignores_runs_without_a_finite_final_score(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(), make_config()
+    runs = make_runs(cfg, env, [1.0, 2.0, 3.0])
+    Run.objects.filter(pk=runs[0].pk).update(final_return_mean=float("nan"))
+    entry = services.refresh_entry(cfg.pk, env.pk)
+    assert entry.seeds == [1, 2] and entry.score_mean == pytest.approx(2.5)

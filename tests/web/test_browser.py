@@ -1,0 +1,54 @@
+"""A real user in headless Chromium: sign in, submit a run, watch its page update live and its charts render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from web_helpers import PASSWORD, TINY_PARAMS
+
+from web.catalog.models import Environment, TrainerConfig
+from web.runs.models import Run
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: Any, live_worker: Any, page: Any) -> None:
+    User.objects.create_user("walter", password=PASSWORD)
+    # 24 updates: long enough that the page is first drawn while the run is still queued or running.
+    env = Environment.objects.create(
+        slug="cartpole-browser", gym_id="CartPole-v1", budget_steps=6144, eval_episodes=2,
+        random_return=22.0, reference_return=500.0, min_seeds=1,
+    )  # fmt: skip
+    config = TrainerConfig.objects.create(name="browser-tiny", params=TINY_PARAMS)
+
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "walter")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/runs/mine/")
+
+    page.goto(f"{live_server.url}/runs/new/")
+    page.select_option("select[name=config]", str(config.pk))
+    page.select_option("select[name=environment]", str(env.pk))
+    page.fill("input[name=seeds]", "1")
+    done = live_worker.tasks_done()
+    page.click("form.form button[type=submit]")
+    run = Run.objects.get(config=config)
+    page.wait_for_url(f"**/runs/{run.pk}/")
+
+    first_status = page.evaluate("JSON.parse(document.getElementById('run-state').textContent).status")
+    assert first_status in {"queued", "running"}
+    page.evaluate("window.__notReloaded = true")
+    page.wait_for_selector("#chart-learning_curve.js-plotly-plot .main-svg", state="attached")
+
+    page.wait_for_selector("body[data-run-status=succeeded]", timeout=120_000)
+    assert page.evaluate("window.__notReloaded === true"), "the page reloaded instead of updating in place"
+    points = page.evaluate("document.getElementById('chart-learning_curve').data[0].x.length")
+    assert points == 24
+    assert page.inner_text("[data-field=steps_done]") == "6144"
+    assert page.is_visible("#checkpoint-link")
+    assert page.locator("#chart-kl .main-svg").count() >= 1
+    assert page.is_hidden("#cancel-form")
+    live_worker.wait_until_done(done + 1)

@@ -1,0 +1,21 @@
+"""The shipped catalog, the default config and the demo account load idempotently."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate
+from django.core.management import call_command
+
+from trainer import TRPOConfig
+from web.catalog.models import Environment, TrainerConfig
+from web.catalog.shipped import SHIPPED
+
+
+def test_it_loads_the_catalog_default_config_and_demo_account_idempotently(db: None) -> None:
+    call_command("load_catalog", "--demo-password", "demo-pass-123")
+    call_command("load_catalog", "--demo-password", "demo-pass-123")
+    assert sorted(Environment.objects.values_list("gym_id", flat=True)) == sorted(e.gym_id for e in SHIPPED)
+    hopper = Environment.objects.get(gym_id="Hopper-v5")
+    assert (hopper.reference_return, hopper.action_space.startswith("Box")) == (3618.0, True)
+    default = TrainerConfig.objects.get(is_default=True)
+    assert default.params == TRPOConfig().to_dict() and TrainerConfig.objects.count() == 1
+    assert authenticate(username="demo", password="demo-pass-123") is not None

@@ -1,0 +1,125 @@
+"""TRPO configs: the form is generated from the trainer and validated by it; used versions are frozen."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+from web_helpers import config_form_data
+
+from trainer import TRPOConfig, describe_fields
+from web.catalog.models import ConfigLockedError, TrainerConfig
+from web.runs.models import Run
+
+URL = reverse("catalog:config_create")
+
+
+@pytest.fixture
+def signed_in(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def assert_rejected(response: Any, field: str, fragment: str) -> None:
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert fragment in " ".join(errors[field]), errors[field]
+    assert not TrainerConfig.objects.exists()
+
+
+def test_it_shows_every_trainer_field_with_its_help_default_and_range(signed_in: Client) -> None:
+    html = signed_in.get(URL).content.decode()
+    for spec in describe_fields():
+        assert f'name="{spec.name}"' in html
+        assert spec.help.split("(")[0].strip()[:30] in html.replace("&#x27;", "'")
+        if spec.range_text and not spec.choices:
+            assert spec.range_text in html
+
+
+def test_it_saves_the_trainers_own_dict(signed_in: Client, user: User) -> None:
+    response = signed_in.post(URL, config_form_data(max_kl="0.02", hidden_sizes="32, 32"))
+    config = TrainerConfig.objects.get(name="my-config")
+    assert response.status_code == 302
+    assert config.params == TRPOConfig(max_kl=0.02, hidden_sizes=(32, 32)).to_dict()
+    assert (config.owner, config.version) == (user, 1)
+    detail = signed_in.get(config.get_absolute_url()).content.decode()
+    assert json.dumps(config.params, indent=2, sort_keys=True).replace('"', "&quot;") in detail
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "fragment"),
+    [
+        ("max_kl", "0", "must be in (0, 1]"),
+        ("max_kl", "-0.5", "must be in (0, 1]"),
+        ("gamma", "1.5", "must be in (0, 1]"),
+        ("n_steps", "4", "must be in [8, 100000]"),
+        ("hidden_sizes", "64, 0", "must be in [1, 4096]"),
+        ("hidden_sizes", "sixty-four", "whole numbers"),
+        ("activation", "sigmoid", "Select a valid choice"),
+    ],
+)
+def test_it_rejects_out_of_range_hyperparameters_on_their_field(
+    signed_in: Client, field: str, value: str, fragment: str
+) -> None:
+    assert_rejected(signed_in.post(URL, config_form_data(**{field: value})), field, fragment)
+
+
+def test_it_reports_cross_field_errors_from_the_trainer(signed_in: Client) -> None:
+    response = signed_in.post(URL, config_form_data(n_steps="64", value_minibatch_size="128"))
+    assert_rejected(response, "value_minibatch_size", "at most the batch size")
+
+
+def test_it_refuses_a_taken_name(signed_in: Client, tiny_config: TrainerConfig) -> None:
+    response = signed_in.post(URL, config_form_data(name=tiny_config.name))
+    assert "name" in response.context["form"].errors
+    assert TrainerConfig.objects.count() == 1
+
+
+def test_it_edits_an_unused_version_in_place(signed_in: Client, tiny_config: TrainerConfig) -> None:
+    url = reverse("catalog:config_edit", args=[tiny_config.pk])
+    response = signed_in.post(url, config_form_data(name=None, max_kl="0.05", description="wider"))
+    tiny_config.refresh_from_db()
+    assert response.status_code == 302
+    assert (tiny_config.params["max_kl"], tiny_config.version, TrainerConfig.objects.count()) == (0.05, 1, 1)
+
+
+def test_it_makes_a_new_version_when_the_config_has_runs(signed_in: Client, make_run: Any) -> None:
+    run = make_run()
+    old = run.config
+    before = dict(old.params)
+    response = signed_in.post(reverse("catalog:config_edit", args=[old.pk]), config_form_data(max_kl="0.05"))
+    old.refresh_from_db()
+    new = TrainerConfig.objects.exclude(pk=old.pk).get()
+    assert response.status_code == 302 and response.url == new.get_absolute_url()
+    assert old.params == before
+    assert (new.name, new.version, new.parent, new.params["max_kl"]) == (old.name, 2, old, 0.05)
+    assert Run.objects.get().config == old
+
+
+def test_it_lets_only_the_owner_edit(client: Client, other_user: User, tiny_config: TrainerConfig) -> None:
+    client.force_login(other_user)
+    url = reverse("catalog:config_edit", args=[tiny_config.pk])
+    assert client.get(url).status_code == 404
+    assert client.post(url, config_form_data(max_kl="0.5")).status_code == 404
+    tiny_config.refresh_from_db()
+    assert tiny_config.params["max_kl"] == 0.01
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, db: None) -> None:
+    response = client.post(URL, config_form_data())
+    assert response.status_code == 302 and reverse("accounts:login") in response.url
+    assert not TrainerConfig.objects.exists()
+
+
+def test_it_refuses_to_change_a_used_version_even_outside_the_form(make_run: Any) -> None:
+    config = make_run().config
+    config.params = {**config.params, "max_kl": 0.5}
+    with pytest.raises(ConfigLockedError):
+        config.save()
+    config.refresh_from_db()
+    assert config.params["max_kl"] == 0.01

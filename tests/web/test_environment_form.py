@@ -1,0 +1,89 @@
+"""Registering an environment: it must build in gymnasium here, and nothing is saved otherwise."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from web.catalog.models import Environment
+
+URL = reverse("catalog:environment_create")
+
+
+def post(client: Client, **overrides: Any) -> Any:
+    data = {
+        "slug": "cartpole-short", "gym_id": "CartPole-v1", "kwargs": "{}", "budget_steps": 10000,
+        "eval_episodes": 5, "eval_seed": 0, "deterministic_eval": "on", "random_return": 22,
+        "reference_return": 500, "min_seeds": 3, "description": "short",
+    } | overrides  # fmt: skip
+    return client.post(URL, data)
+
+
+@pytest.fixture
+def signed_in(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def assert_rejected(response: Any, field: str, fragment: str) -> None:
+    assert response.status_code == 200
+    errors = response.context["form"].errors
+    assert field in errors, errors
+    assert fragment in " ".join(errors[field])
+    assert fragment.split("'")[0] in response.content.decode()
+    assert not Environment.objects.exists()
+
+
+def test_it_registers_a_buildable_environment_and_records_its_spaces(signed_in: Client, user: User) -> None:
+    response = post(signed_in, kwargs='{"sutton_barto_reward": true}')
+    env = Environment.objects.get(slug="cartpole-short")
+    assert response.status_code == 302
+    assert env.kwargs == {"sutton_barto_reward": True}
+    assert env.created_by == user
+    assert "Box" in env.observation_space and env.action_space == "Discrete(2)"
+    assert "Discrete(2)" in signed_in.get(env.get_absolute_url()).content.decode()
+
+
+def test_it_rejects_an_unknown_gym_id(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, gym_id="NoSuchEnv-v9"), "gym_id", "not a registered gymnasium environment")
+
+
+def test_it_refuses_import_paths(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, gym_id="os:system"), "gym_id", "Import paths")
+
+
+def test_it_rejects_kwargs_that_are_not_json(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, kwargs="{max_episode_steps: 10"), "kwargs", "Not valid JSON")
+
+
+def test_it_rejects_kwargs_that_are_not_an_object(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, kwargs="[1, 2]"), "kwargs", "Must be a JSON object")
+
+
+def test_it_rejects_kwargs_the_environment_refuses(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, kwargs='{"no_such_option": 1}'), "kwargs", "gymnasium could not build")
+
+
+def test_it_rejects_oversized_kwargs(signed_in: Client) -> None:
+    big = json.dumps({"x": "a" * 5000})
+    assert_rejected(post(signed_in, kwargs=big), "kwargs", "at most 4096 characters")
+
+
+def test_it_rejects_a_zero_budget(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, budget_steps=0), "budget_steps", "greater than or equal to 1")
+
+
+def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, db: None) -> None:
+    response = post(client)
+    assert response.status_code == 302 and reverse("accounts:login") in response.url
+    assert not Environment.objects.exists()
+
+
+def test_it_lets_anyone_browse_environments(client: Client, tiny_env: Environment) -> None:
+    assert tiny_env.slug in client.get(reverse("catalog:environments")).content.decode()
+    assert client.get(tiny_env.get_absolute_url()).status_code == 200

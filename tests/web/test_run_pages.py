@@ -1,0 +1,74 @@
+"""The run page, its JSON feed, My runs and the checkpoint download."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from web.runs.models import RunMetric
+
+
+def add_metrics(run: Any, n: int) -> None:
+    for update in range(1, n + 1):
+        metrics = {"rollout/ep_return_mean": 10.0 * update, "train/kl": 0.005, "train/line_search_steps": 1.0,
+                   "train/entropy": 0.69, "time/steps": 256.0 * update, "time/update": float(update)}  # fmt: skip
+        RunMetric.objects.create(run=run, update=update, steps=256 * update, metrics=metrics)
+
+
+def test_it_renders_the_run_page_with_local_plotly_and_four_charts(client: Client, make_run: Any) -> None:
+    run = make_run()
+    add_metrics(run, 3)
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert "/static/vendor/plotly.min.js" in html and "cdn" not in html.lower()
+    for key in ("learning_curve", "kl", "line_search", "entropy"):
+        assert f'id="chart-{key}"' in html
+    assert '"rollout/ep_return_mean"' in html  # trace meta names the metric for live updates
+
+
+def test_it_feeds_only_the_updates_after_the_last_one_seen(client: Client, make_run: Any) -> None:
+    run = make_run()
+    add_metrics(run, 5)
+    data = client.get(reverse("runs:status", args=[run.pk]), {"after": 3}).json()
+    assert [row["update"] for row in data["metrics"]] == [4, 5]
+    assert data["status"] == "queued" and data["is_active"] and not data["has_checkpoint"]
+
+
+def test_it_lists_only_my_runs_in_a_bounded_number_of_queries(
+    client: Client, user: User, other_user: User, make_run: Any, django_assert_max_num_queries: Any
+) -> None:
+    mine = [make_run(seed=i) for i in range(5)]
+    theirs = make_run(owner=other_user, seed=9)
+    client.force_login(user)
+    with django_assert_max_num_queries(6):
+        html = client.get(reverse("runs:mine")).content.decode()
+    assert all(f"#{run.pk}<" in html for run in mine) and f"#{theirs.pk}<" not in html
+
+
+def test_it_has_no_checkpoint_to_download_before_the_run_succeeds(client: Client, make_run: Any) -> None:
+    run = make_run()
+    assert client.get(reverse("runs:checkpoint", args=[run.pk])).status_code == 404
+
+
+def test_it_sends_anonymous_visitors_from_my_runs_to_login(client: Client, db: None) -> None:
+    response = client.get(reverse("runs:mine"))
+    assert response.status_code == 302 and reverse("accounts:login") in response.url
+
+
+def test_it_serves_plotly_js_from_local_static_files(client: Client, db: None) -> None:
+    response = client.get("/static/vendor/plotly.min.js")
+    assert response.status_code == 200
+    assert b"plotly" in b"".join(response.streaming_content)[:2000].lower()
+
+
+def test_it_pages_long_runs_so_the_page_fetches_the_rest(client: Client, make_run: Any) -> None:
+    run = make_run()
+    RunMetric.objects.bulk_create(
+        RunMetric(run=run, update=u, steps=256 * u, metrics={"train/kl": 0.01}) for u in range(1, 2006)
+    )
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert '"more": true' in html and '"last_update": 2000' in html
+    rest = client.get(reverse("runs:status", args=[run.pk]), {"after": 2000}).json()["metrics"]
+    assert [row["update"] for row in rest] == [2001, 2002, 2003, 2004, 2005]

@@ -1,0 +1,81 @@
+"""Settings: typed helpers fail loudly; production refuses to start half-configured and passes check --deploy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from web.settings.env import env_bool, env_int, env_list, env_secret
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_it_parses_booleans_strictly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FLAG", "Yes")
+    assert env_bool("FLAG", False) is True
+    monkeypatch.setenv("FLAG", "maybe")
+    with pytest.raises(ImproperlyConfigured, match="FLAG"):
+        env_bool("FLAG", False)
+
+
+def test_it_refuses_non_integers_and_values_below_the_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("N", "ten")
+    with pytest.raises(ImproperlyConfigured, match="N='ten'"):
+        env_int("N", 1)
+    monkeypatch.setenv("N", "-1")
+    with pytest.raises(ImproperlyConfigured, match="at least 0"):
+        env_int("N", 1, minimum=0)
+
+
+def test_it_requires_secrets_and_refuses_placeholders(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(ImproperlyConfigured, match="SECRET_KEY"):
+        env_secret("SECRET_KEY")
+    monkeypatch.setenv("SECRET_KEY", "change-me")
+    with pytest.raises(ImproperlyConfigured):
+        env_secret("SECRET_KEY")
+
+
+def test_it_splits_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTS", "a.example, b.example,")
+    assert env_list("HOSTS") == ["a.example", "b.example"]
+
+
+def production_env(**overrides: str | None) -> dict[str, str]:
+    # The browser fixture lifts Django's async guard for the test process; production must never inherit that.
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
+        "DJANGO_SETTINGS_MODULE": "web.settings.production",
+        "SECRET_KEY": "k3Jq9-vT2pL8zR4wY6nB1mX5cF7hD0sG" * 2,
+        "ALLOWED_HOSTS": "trustboard.example",
+        "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/test",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    }
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)  # fmt: skip
+
+
+def test_it_passes_check_deploy_in_production() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=production_env())
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "CELERY_BROKER_URL"])
+def test_it_refuses_to_start_production_without(missing: str) -> None:
+    result = manage("check", env=production_env(**{missing: None}))
+    assert result.returncode != 0 and missing in result.stderr

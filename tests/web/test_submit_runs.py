@@ -1,0 +1,80 @@
+"""Submitting runs: one queued row per seed, enqueued after commit; bad input creates nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from web.catalog.models import Environment, TrainerConfig
+from web.runs.models import Run, RunStatus
+
+URL = reverse("runs:submit")
+
+
+@pytest.fixture
+def signed_in(client: Client, user: User) -> Client:
+    client.force_login(user)
+    return client
+
+
+def form(config: TrainerConfig, env: Environment, seeds: Any) -> dict[str, Any]:
+    return {"config": config.pk, "environment": env.pk, "seeds": seeds}
+
+
+def test_it_creates_one_queued_run_per_seed_and_enqueues_them_after_commit(
+    signed_in: Client, user: User, tiny_config: TrainerConfig, tiny_env: Environment,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = signed_in.post(URL, form(tiny_config, tiny_env, 3))
+    runs = list(Run.objects.order_by("seed"))
+    assert response.status_code == 302 and response.url == reverse("runs:mine")
+    assert [r.seed for r in runs] == [0, 1, 2]
+    assert {(r.status, r.owner, r.queue, r.total_steps) for r in runs} == {(RunStatus.QUEUED, user, "cpu", 2048)}
+    assert len(callbacks) == 3  # nothing reaches the broker before the rows exist for the worker
+
+
+def test_it_continues_the_seed_numbers_of_earlier_runs(
+    signed_in: Client, tiny_config: TrainerConfig, tiny_env: Environment, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        signed_in.post(URL, form(tiny_config, tiny_env, 2))
+        response = signed_in.post(URL, form(tiny_config, tiny_env, 1))
+    run = Run.objects.order_by("-seed").first()
+    assert run.seed == 2 and response.url == run.get_absolute_url()
+
+
+@pytest.mark.parametrize(("seeds", "fragment"), [(0, "greater than or equal to 1"), (11, "less than or equal to 10")])
+def test_it_rejects_zero_or_too_many_seeds(
+    signed_in: Client, tiny_config: TrainerConfig, tiny_env: Environment, seeds: int, fragment: str
+) -> None:
+    response = signed_in.post(URL, form(tiny_config, tiny_env, seeds))
+    assert fragment in " ".join(response.context["form"].errors["seeds"])
+    assert not Run.objects.exists()
+
+
+def test_it_rejects_an_unknown_environment(signed_in: Client, tiny_config: TrainerConfig) -> None:
+    response = signed_in.post(URL, {"config": tiny_config.pk, "environment": 999999, "seeds": 1})
+    assert "environment" in response.context["form"].errors
+    assert not Run.objects.exists()
+
+
+def test_it_does_not_let_anonymous_visitors_submit(
+    client: Client, tiny_config: TrainerConfig, tiny_env: Environment
+) -> None:
+    response = client.post(URL, form(tiny_config, tiny_env, 1))
+    assert response.status_code == 302 and reverse("accounts:login") in response.url
+    assert not Run.objects.exists()
+
+
+def test_it_routes_cuda_configs_to_the_gpu_queue(
+    signed_in: Client, user: User, tiny_env: Environment, django_capture_on_commit_callbacks: Any
+) -> None:
+    config = TrainerConfig.objects.create(name="gpu", owner=user, params={"device": "cuda"})
+    with django_capture_on_commit_callbacks(execute=False):
+        signed_in.post(URL, form(config, tiny_env, 1))
+    assert Run.objects.get().queue == "gpu"

@@ -1,0 +1,99 @@
+"""The worker adapter, run in-process on a tiny CartPole run (the real trainer, no Celery in between)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.files.storage import default_storage
+
+from trainer import METRIC_NAMES, load_policy
+from web.catalog.models import TrainerConfig
+from web.runs.models import Run, RunStatus
+from web.runs.services import queue_for, time_limits
+from web.runs.signals import run_finished
+from web.runs.worker import execute_run
+
+
+@pytest.fixture(autouse=True)
+def media(settings: Any, tmp_path: Path) -> Path:
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+@pytest.fixture
+def finished() -> Any:
+    seen: list[Run] = []
+
+    def receiver(sender: type[Run], run: Run, **kwargs: Any) -> None:
+        seen.append(run)
+
+    run_finished.connect(receiver)
+    yield seen
+    run_finished.disconnect(receiver)
+
+
+@pytest.mark.slow
+def test_it_trains_evaluates_and_saves_a_loadable_checkpoint(make_run: Any, finished: list[Run]) -> None:
+    run = make_run(seed=3)
+    assert execute_run(run.pk, host="test-host") == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    assert (run.status, run.worker_host, run.steps_done, run.updates_done, run.progress) == (
+        RunStatus.SUCCEEDED, "test-host", 2048, 8, 1.0,
+    )  # fmt: skip
+    rows = list(run.metrics.order_by("update"))
+    assert [r.update for r in rows] == list(range(1, 9))
+    assert set(rows[-1].metrics) == set(METRIC_NAMES)
+    assert len(run.eval_returns) == 2 and run.final_return_mean == pytest.approx(sum(run.eval_returns) / 2)
+    assert run.versions["torch"] and run.versions["gymnasium"] and run.versions["code"]
+    assert run.wall_clock_s > 0 and run.steps_per_s > 0 and run.started_at <= run.finished_at
+    with default_storage.open(run.checkpoint.name) as f:
+        path = Path(f.name)
+    assert load_policy(path).act([0.0, 0.0, 0.0, 0.0]) in (0, 1)
+    assert [r.pk for r in finished] == [run.pk]
+
+
+def test_it_fails_the_run_with_a_reason_instead_of_raising(user: Any, make_run: Any, finished: list[Run]) -> None:
+    config = TrainerConfig.objects.create(name="too-wide", owner=user, params={"max_kl": 7})
+    run = make_run(config=config)
+    assert execute_run(run.pk) == RunStatus.FAILED
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and "max_kl" in run.error and run.finished_at
+    assert [r.pk for r in finished] == [run.pk]
+
+
+def test_it_does_nothing_for_a_run_that_is_not_queued(make_run: Any, finished: list[Run]) -> None:
+    run = make_run(status=RunStatus.RUNNING, worker_host="someone-else")
+    assert execute_run(run.pk) is None
+    run.refresh_from_db()
+    assert run.worker_host == "someone-else" and not run.metrics.exists() and not finished
+
+
+def test_it_drops_messages_for_runs_that_no_longer_exist(db: None) -> None:
+    assert execute_run(123456) is None
+
+
+def test_it_records_metric_rows_once_per_update(make_run: Any) -> None:
+    run = make_run()
+    run.claim("w")
+    run.record_update(1, 256, {"train/kl": 0.01})
+    run.record_update(1, 256, {"train/kl": 0.02})
+    assert run.metrics.count() == 1 and run.metrics.get().metrics == {"train/kl": 0.01}
+
+
+def test_it_derives_time_limits_from_the_budget(tiny_env: Any, settings: Any) -> None:
+    settings.TRUSTBOARD_MIN_STEPS_PER_S = 100
+    settings.TRUSTBOARD_RUN_OVERHEAD_SECONDS = 600
+    tiny_env.budget_steps = 1_000_000
+    limits = time_limits(tiny_env)
+    assert limits.soft == 10_600 and limits.hard > limits.soft
+    tiny_env.budget_steps = 10**9
+    capped = time_limits(tiny_env)
+    assert capped.hard <= settings.TRUSTBOARD_MAX_RUN_SECONDS
+    assert settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] > capped.hard
+
+
+def test_it_picks_the_queue_from_the_config_device(settings: Any) -> None:
+    settings.TRUSTBOARD_AUTO_QUEUE = "gpu"
+    assert (queue_for("cpu"), queue_for("cuda"), queue_for("auto")) == ("cpu", "gpu", "gpu")

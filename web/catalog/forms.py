@@ -1,0 +1,160 @@
+"""Forms for registering environments and TRPO configs; the trainer is the one validator of both.
+
+Environments are checked by building them with ``trainer.make_env_check`` (only ids in gymnasium's registry,
+never ``module:Class`` import paths, which would run arbitrary code on the workers). Configs are generated
+from ``trainer.describe_fields()`` and validated by ``TRPOConfig.from_dict``: help text, defaults and ranges
+live in the trainer only.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+
+from web.catalog.models import Environment, TrainerConfig
+
+MAX_KWARGS_CHARS = 4096
+
+
+class EnvironmentForm(forms.ModelForm):
+    kwargs = forms.CharField(
+        required=False,
+        max_length=MAX_KWARGS_CHARS,
+        initial="{}",
+        widget=forms.Textarea(attrs={"rows": 3, "spellcheck": "false"}),
+        help_text='Keyword arguments for gymnasium.make, as a JSON object, e.g. {"max_episode_steps": 200}.',
+    )
+
+    class Meta:
+        model = Environment
+        fields = [
+            "slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval",
+            "random_return", "reference_return", "min_seeds", "description",
+        ]  # fmt: skip
+        help_texts = {
+            "slug": "Short unique name used in URLs, e.g. cartpole-short.",
+            "gym_id": "A gymnasium id registered on the workers, e.g. CartPole-v1. Import paths are refused.",
+        }
+
+    def clean_gym_id(self) -> str:
+        gym_id = self.cleaned_data["gym_id"].strip()
+        if ":" in gym_id:
+            raise forms.ValidationError(
+                "Import paths (module:Class) are not allowed; use an id registered in gymnasium, e.g. CartPole-v1."
+            )
+        import gymnasium as gym
+
+        if gym_id not in gym.registry:
+            raise forms.ValidationError(f"{gym_id!r} is not a registered gymnasium environment on this server.")
+        return gym_id
+
+    def clean_kwargs(self) -> dict[str, Any]:
+        raw = (self.cleaned_data.get("kwargs") or "").strip() or "{}"
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+        if not isinstance(value, dict):
+            raise forms.ValidationError('Must be a JSON object such as {} or {"max_episode_steps": 200}.')
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        gym_id, kwargs = cleaned.get("gym_id"), cleaned.get("kwargs")
+        if gym_id and kwargs is not None:
+            from trainer import make_env_check
+
+            try:
+                spaces = make_env_check(gym_id, kwargs)
+            except ValueError as exc:
+                self.add_error("kwargs" if kwargs else "gym_id", str(exc))
+            else:
+                self.instance.observation_space = spaces["observation_space"][:500]
+                self.instance.action_space = spaces["action_space"][:500]
+        random, reference = cleaned.get("random_return"), cleaned.get("reference_return")
+        if random is not None and reference is not None and random == reference:
+            self.add_error("reference_return", "Must differ from the random return (it defines the score scale).")
+        return cleaned
+
+
+def _parse_int_list(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise forms.ValidationError("Enter whole numbers separated by commas, e.g. 64, 64.") from None
+
+
+class IntListField(forms.CharField):
+    """``64, 64`` ↔ ``[64, 64]``; the trainer checks the sizes and the count."""
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value: Any) -> list[int]:
+        text = super().to_python(value)
+        return _parse_int_list(text)
+
+
+def _field_for(spec: Any) -> forms.Field:
+    label = spec.name.replace("_", " ")
+    help_text = spec.help + (f" Range: {spec.range_text}." if spec.range_text else "")
+    common: dict[str, Any] = {"label": label, "help_text": help_text, "initial": spec.default}
+    if spec.kind == "float":
+        return forms.FloatField(widget=forms.NumberInput(attrs={"step": "any"}), **common)
+    if spec.kind == "int":
+        return forms.IntegerField(**common)
+    if spec.kind == "bool":
+        return forms.BooleanField(required=False, **common)
+    if spec.kind == "choice":
+        return forms.ChoiceField(choices=[(c, c) for c in spec.choices], **common)
+    return IntListField(max_length=100, **common)
+
+
+class TrainerConfigForm(forms.Form):
+    """Name and description, then one field per TRPOConfig field, in the trainer's order."""
+
+    name = forms.SlugField(max_length=80, help_text="Letters, digits, - and _; versions share the name.")
+    description = forms.CharField(required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args: Any, instance: TrainerConfig | None = None, **kwargs: Any) -> None:
+        from trainer import describe_fields
+
+        self.instance = instance
+        self.specs = describe_fields()
+        super().__init__(*args, **kwargs)
+        for spec in self.specs:
+            self.fields[spec.name] = _field_for(spec)
+        if instance is not None:
+            self.fields["name"].disabled = True
+            self.initial.setdefault("name", instance.name)
+            self.initial.setdefault("description", instance.description)
+            for key, value in instance.params.items():
+                self.initial.setdefault(key, value)
+
+    @property
+    def param_fields(self) -> list[forms.BoundField]:
+        return [self[spec.name] for spec in self.specs]
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"]
+        if self.instance is None and TrainerConfig.objects.filter(name=name).exists():
+            raise forms.ValidationError("A config with this name exists; pick another or edit that one.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        from trainer import ConfigError, TRPOConfig
+
+        if any(spec.name in self.errors for spec in self.specs):
+            return cleaned
+        try:
+            config = TRPOConfig.from_dict({spec.name: cleaned[spec.name] for spec in self.specs})
+        except ConfigError as exc:
+            self.add_error(exc.field if exc.field in self.fields else None, exc.message)
+        else:
+            cleaned["params"] = config.to_dict()
+        return cleaned

@@ -1,0 +1,29 @@
+"""``manage.py load_catalog [--demo-password PW]``: shipped environments, default config, optional demo user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from web.catalog.loader import ensure_demo_user, load_default_config, load_environments
+from web.catalog.shipped import DEMO_USERNAME
+
+
+class Command(BaseCommand):
+    help = "Load the shipped environment catalog and the default TRPO config (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--demo-password",
+            default="",
+            help=f"Also create (or reset) the '{DEMO_USERNAME}' account with this password.",
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        envs = load_environments()
+        config = load_default_config()
+        self.stdout.write(f"catalog: {len(envs)} environments; default config: {config}")
+        if options["demo_password"]:
+            ensure_demo_user(options["demo_password"])
+            self.stdout.write(f"demo account: {DEMO_USERNAME}")

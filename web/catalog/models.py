@@ -1,0 +1,126 @@
+"""What can be trained (Environment) and how (TrainerConfig): the two axes of the leaderboard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+
+MAX_BUDGET_STEPS = 50_000_000
+
+
+class Environment(models.Model):
+    """A gymnasium id plus kwargs, a training budget and the evaluation protocol every run on it follows.
+
+    ``observation_space`` and ``action_space`` are recorded when the form builds the environment, so pages can
+    show them without importing gymnasium.
+    """
+
+    slug = models.SlugField(max_length=80, unique=True)
+    gym_id = models.CharField(max_length=120)
+    kwargs = models.JSONField(default=dict, blank=True)
+    budget_steps = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_BUDGET_STEPS)],
+        help_text="Environment steps each run trains for.",
+    )
+    eval_episodes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(100)],
+        help_text="Episodes of the final evaluation.",
+    )
+    eval_seed = models.PositiveIntegerField(
+        default=1000, help_text="Episode i of the evaluation is reset with seed eval_seed + i."
+    )
+    deterministic_eval = models.BooleanField(default=True, help_text="Evaluate with the mode of the policy.")
+    random_return = models.FloatField(help_text="Mean return of a uniformly random policy (score 0).")
+    reference_return = models.FloatField(help_text="Published reference return (score 1).")
+    min_seeds = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="Finished seeds before an entry is ranked rather than provisional.",
+    )
+    description = models.TextField(max_length=2000, blank=True)
+    observation_space = models.CharField(max_length=500, blank=True)
+    action_space = models.CharField(max_length=500, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="environments"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:environment", args=[self.slug])
+
+    def normalised(self, value: float) -> float:
+        """Score on the random (0) to reference (1) scale."""
+        span = self.reference_return - self.random_return
+        return (value - self.random_return) / span if span else 0.0
+
+
+class ConfigLockedError(RuntimeError):
+    """Raised on an attempt to change the hyperparameters of a config version that has runs."""
+
+
+class TrainerConfig(models.Model):
+    """A named, versioned TRPOConfig; ``params`` is the trainer's own ``to_dict()`` (all fields, validated).
+
+    Once a run uses a version it never changes: results stay attached to the exact hyperparameters that produced
+    them. Editing it creates the next version, linked through ``parent``.
+    """
+
+    name = models.CharField(max_length=80)
+    version = models.PositiveIntegerField(default=1)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="trainer_configs"
+    )
+    params = models.JSONField()
+    description = models.TextField(max_length=2000, blank=True)
+    is_default = models.BooleanField(default=False)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="unique_config_name_version"),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=models.Q(is_default=True), name="one_default_config"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("catalog:config", args=[self.pk])
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to change the params of a version that runs use, whoever calls save (forms, admin, scripts)."""
+        if self.pk is not None and self.is_locked:
+            stored = TrainerConfig.objects.filter(pk=self.pk).values_list("params", flat=True).first()
+            if stored is not None and stored != self.params:
+                raise ConfigLockedError(f"{self} has runs; save the change as a new version instead")
+        super().save(*args, **kwargs)
+
+    @property
+    def is_locked(self) -> bool:
+        """True once any run uses this version (then edits make a new version)."""
+        return self.runs.exists()
+
+    def trpo_config(self) -> Any:
+        """The trainer's TRPOConfig for these params (re-validated: the trainer is the one authority)."""
+        from trainer import TRPOConfig
+
+        return TRPOConfig.from_dict(self.params)
+
+    def next_version(self) -> int:
+        latest = TrainerConfig.objects.filter(name=self.name).aggregate(models.Max("version"))["version__max"]
+        return (latest or 0) + 1

@@ -1,0 +1,88 @@
+"""Browse and register environments and TRPO configs. Anyone browses; only signed-in users create."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from web.catalog.forms import EnvironmentForm, TrainerConfigForm
+from web.catalog.models import Environment, TrainerConfig
+from web.catalog.services import create_config, edit_config
+from web.runs.models import Run
+
+RECENT_RUNS = 20
+
+
+def environment_list(request: HttpRequest) -> HttpResponse:
+    environments = Environment.objects.select_related("created_by").annotate(n_runs=Count("runs"))
+    return render(request, "catalog/environment_list.html", {"environments": environments})
+
+
+def environment_detail(request: HttpRequest, slug: str) -> HttpResponse:
+    environment = get_object_or_404(Environment.objects.select_related("created_by"), slug=slug)
+    runs = Run.objects.for_list().filter(environment=environment)[:RECENT_RUNS]
+    return render(request, "catalog/environment_detail.html", {"environment": environment, "runs": runs})
+
+
+@login_required
+def environment_create(request: HttpRequest) -> HttpResponse:
+    form = EnvironmentForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        form.instance.created_by = request.user
+        environment = form.save()
+        messages.success(request, f"Environment {environment.slug} registered.")
+        return redirect(environment)
+    return render(request, "catalog/environment_form.html", {"form": form})
+
+
+def config_list(request: HttpRequest) -> HttpResponse:
+    configs = TrainerConfig.objects.select_related("owner").annotate(n_runs=Count("runs"))
+    return render(request, "catalog/config_list.html", {"configs": configs})
+
+
+def config_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    config = get_object_or_404(TrainerConfig.objects.select_related("owner", "parent"), pk=pk)
+    versions = TrainerConfig.objects.filter(name=config.name).order_by("-version").only("pk", "name", "version")
+    runs = Run.objects.for_list().filter(config=config)[:RECENT_RUNS]
+    context = {
+        "config": config,
+        "params_json": json.dumps(config.params, indent=2, sort_keys=True),
+        "versions": versions,
+        "runs": runs,
+        "can_edit": request.user.is_authenticated and config.owner_id == request.user.pk,
+    }
+    return render(request, "catalog/config_detail.html", context)
+
+
+@login_required
+def config_create(request: HttpRequest) -> HttpResponse:
+    initial = {}
+    source = TrainerConfig.objects.filter(pk=request.GET.get("from") or 0).first()
+    if source is not None:
+        initial = {**source.params, "description": source.description}
+    form = TrainerConfigForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        config = create_config(request.user, data["name"], data["description"], data["params"])
+        messages.success(request, f"Config {config} saved.")
+        return redirect(config)
+    return render(request, "catalog/config_form.html", {"form": form, "source": source})
+
+
+@login_required
+def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    config = get_object_or_404(TrainerConfig, pk=pk, owner=request.user)
+    form = TrainerConfigForm(request.POST or None, instance=config)
+    if request.method == "POST" and form.is_valid():
+        saved = edit_config(config, form.cleaned_data["description"], form.cleaned_data["params"])
+        if saved.pk == config.pk:
+            messages.success(request, f"Config {saved} updated.")
+        else:
+            messages.info(request, f"{config} has runs, so your edit was saved as {saved}.")
+        return redirect(saved)
+    return render(request, "catalog/config_form.html", {"form": form, "config": config})

@@ -1,0 +1,78 @@
+"""Plotly figures of one run's updates, built from plain rows so any page (or the leaderboard) can reuse them.
+
+A row is ``{"update": int, "steps": int, "metrics": {name: value}}`` with the trainer's metric names. Each trace
+carries ``meta = {"metric": name, "x": key}`` so the run page's script can append new updates to it live
+without knowing which chart it is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ChartSpec:
+    key: str
+    title: str
+    metric: str
+    x: str  # "steps" or "update"
+    x_title: str
+    y_title: str
+    mode: str = "lines+markers"
+
+
+LEARNING_CURVE = ChartSpec(
+    "learning_curve", "Learning curve", "rollout/ep_return_mean", "steps", "environment steps", "mean episode return"
+)
+KL = ChartSpec("kl", "KL divergence per update (dashed: δ = max_kl)", "train/kl", "update", "update", "mean KL")
+LINE_SEARCH = ChartSpec(
+    "line_search", "Line-search backtracking steps", "train/line_search_steps", "update", "update", "steps", "markers"
+)
+ENTROPY = ChartSpec("entropy", "Policy entropy", "train/entropy", "update", "update", "entropy")
+RUN_CHARTS = (LEARNING_CURVE, KL, LINE_SEARCH, ENTROPY)
+
+
+def series(rows: Iterable[Row], metric: str, x: str) -> tuple[list[float], list[float | None]]:
+    """The (x, y) points of one metric; missing values stay None so Plotly leaves a gap."""
+    xs: list[float] = []
+    ys: list[float | None] = []
+    for row in rows:
+        xs.append(row[x])
+        ys.append(row["metrics"].get(metric))
+    return xs, ys
+
+
+def build_figure(spec: ChartSpec, rows: Sequence[Row], *, max_kl: float | None = None, name: str = "") -> go.Figure:
+    xs, ys = series(rows, spec.metric, spec.x)
+    fig = go.Figure(
+        go.Scatter(x=xs, y=ys, mode=spec.mode, name=name or spec.metric, meta={"metric": spec.metric, "x": spec.x})
+    )
+    if spec is KL and max_kl is not None:
+        fig.add_hline(y=max_kl, line_dash="dash", line_color="#c0392b", annotation_text="δ")
+    fig.update_layout(
+        title={"text": spec.title, "font": {"size": 14}},
+        xaxis_title=spec.x_title,
+        yaxis_title=spec.y_title,
+        margin={"l": 50, "r": 10, "t": 40, "b": 40},
+        height=300,
+        showlegend=False,
+        template="plotly_white",
+    )
+    return fig
+
+
+def run_figures(rows: Sequence[Row], *, max_kl: float | None = None) -> dict[str, go.Figure]:
+    """The run page's four figures: learning curve, KL against δ, line-search steps, entropy."""
+    return {spec.key: build_figure(spec, rows, max_kl=max_kl) for spec in RUN_CHARTS}
+
+
+def to_data(fig: go.Figure) -> dict[str, Any]:
+    """Plain JSON data (for ``json_script``), with plotly's numpy-aware encoder."""
+    return json.loads(fig.to_json())

@@ -1,0 +1,27 @@
+"""The run submission form: a config, an environment and how many seeds (1 to 10)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from web.catalog.models import Environment, TrainerConfig
+
+
+class SubmitRunForm(forms.Form):
+    config = forms.ModelChoiceField(queryset=TrainerConfig.objects.select_related("owner"), label="TRPO config")
+    environment = forms.ModelChoiceField(queryset=Environment.objects.all())
+    seeds = forms.IntegerField(
+        min_value=1,
+        max_value=settings.TRUSTBOARD_MAX_SEEDS,
+        initial=3,
+        help_text=f"Independent runs, one per seed (1 to {settings.TRUSTBOARD_MAX_SEEDS}).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        default = TrainerConfig.objects.filter(is_default=True).values_list("pk", flat=True).first()
+        self.fields["config"].initial = default
+        self.fields["environment"].label_from_instance = lambda env: f"{env.slug} ({env.budget_steps:,} steps)"

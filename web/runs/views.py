@@ -1,0 +1,133 @@
+"""Submit runs, list mine, watch one live, cancel it, download its checkpoint."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from web.runs import charts
+from web.runs.forms import SubmitRunForm
+from web.runs.models import Run, RunMetric, RunStatus
+from web.runs.services import submit_runs
+
+RUNS_PER_PAGE = 50
+METRICS_PER_POLL = 2000
+
+
+@login_required
+def submit(request: HttpRequest) -> HttpResponse:
+    form = SubmitRunForm(request.POST or None, initial=request.GET.dict() or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        runs = submit_runs(request.user, data["config"], data["environment"], data["seeds"])
+        seeds = ", ".join(str(r.seed) for r in runs)
+        summary = f"{len(runs)} run(s) of {data['config']} on {data['environment']} (seeds {seeds})"
+        messages.success(request, f"Queued {summary}.")
+        return redirect(runs[0] if len(runs) == 1 else "runs:mine")
+    return render(request, "runs/submit.html", {"form": form})
+
+
+@login_required
+def mine(request: HttpRequest) -> HttpResponse:
+    page = Paginator(Run.objects.for_list().filter(owner=request.user), RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(request, "runs/mine.html", {"page": page, "runs": page.object_list})
+
+
+def _rows(run: Run, after: int = 0) -> list[dict[str, Any]]:
+    qs = RunMetric.objects.filter(run=run, update__gt=after).order_by("update")
+    return list(qs.values("update", "steps", "metrics")[:METRICS_PER_POLL])
+
+
+def timestamp(moment: datetime | None) -> str | None:
+    """Seconds are precise enough for people; the same text the template renders."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if moment else None
+
+
+def state(run: Run) -> dict[str, Any]:
+    """Everything the run page shows that changes while it trains."""
+    return {
+        "id": run.pk,
+        "status": run.status,
+        "status_label": RunStatus(run.status).label,
+        "is_active": run.is_active,
+        "cancel_requested": run.cancel_requested,
+        "progress": run.progress,
+        "steps_done": run.steps_done,
+        "total_steps": run.total_steps,
+        "updates_done": run.updates_done,
+        "worker_host": run.worker_host,
+        "heartbeat_at": timestamp(run.heartbeat_at),
+        "started_at": timestamp(run.started_at),
+        "finished_at": timestamp(run.finished_at),
+        "final_return_mean": run.final_return_mean,
+        "final_return_std": run.final_return_std,
+        "eval_returns": run.eval_returns,
+        "wall_clock_s": run.wall_clock_s,
+        "steps_per_s": run.steps_per_s,
+        "error": run.error,
+        "has_checkpoint": bool(run.checkpoint),
+    }
+
+
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(Run.objects.select_related("config", "environment", "owner"), pk=pk)
+    rows = _rows(run)
+    max_kl = run.config.params.get("max_kl")
+    figures = {key: charts.to_data(fig) for key, fig in charts.run_figures(rows, max_kl=max_kl).items()}
+    context = {
+        "run": run,
+        # A long run may have more updates than one response carries; the page fetches the rest at once.
+        "state": state(run) | {"last_update": rows[-1]["update"] if rows else 0, "more": len(rows) >= METRICS_PER_POLL},
+        "figures": figures,
+        "is_owner": request.user.is_authenticated and run.owner_id == request.user.pk,
+        "versions": sorted(run.versions.items()),
+    }
+    return render(request, "runs/detail.html", context)
+
+
+@require_GET
+def status_json(request: HttpRequest, pk: int) -> JsonResponse:
+    """Polled by the run page every ~2 s: the run's state and the updates after ``?after=N``."""
+    run = get_object_or_404(Run.objects.defer("eval_lengths", "versions"), pk=pk)
+    try:
+        after = max(0, int(request.GET.get("after", "0")))
+    except ValueError:
+        after = 0
+    return JsonResponse(state(run) | {"metrics": _rows(run, after)})
+
+
+@require_POST
+@login_required
+def cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(Run, pk=pk)
+    if run.owner_id != request.user.pk:
+        raise PermissionDenied("Only the owner can cancel this run.")
+    outcome = run.request_cancel()
+    if outcome == RunStatus.CANCELLED:
+        messages.success(request, f"Run {run.pk} cancelled.")
+    elif outcome == RunStatus.RUNNING:
+        messages.info(request, f"Run {run.pk} will stop at its next update.")
+    else:
+        messages.warning(request, f"Run {run.pk} had already finished.")
+    return redirect(run)
+
+
+@require_GET
+def checkpoint(request: HttpRequest, pk: int) -> FileResponse:
+    run = get_object_or_404(Run.objects.only("pk", "checkpoint"), pk=pk)
+    if not run.checkpoint:
+        raise Http404("This run has no checkpoint.")
+    return FileResponse(
+        run.checkpoint.open("rb"),
+        as_attachment=True,
+        filename=run.checkpoint_filename,
+        content_type="application/octet-stream",
+    )

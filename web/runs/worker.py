@@ -1,0 +1,213 @@
+"""What a worker does with one run: claim it, train through ``trainer``, save the results, announce the end.
+
+Only the row decides who trains: a run is trained by the worker whose filtered UPDATE moved it from queued to
+running, so a redelivered or duplicated message is harmless. Every exception ends as a failed run with its
+reason; none escapes to kill the worker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import signal
+import socket
+import threading
+import traceback
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import connection
+
+from web.runs.models import Run, RunStatus
+from web.runs.signals import run_finished
+
+log = logging.getLogger(__name__)
+MAX_ERROR_CHARS = 4000
+TIME_LIMIT_ERROR = "Time limit exceeded: the run took longer than its budget allows."
+# billiard delivers Celery's soft time limit as this signal, whose handler raises SoftTimeLimitExceeded.
+SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
+
+
+def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
+    """Train run ``run_id`` if it is still queued; returns its final status, or None if another owner had it."""
+    run = Run.objects.select_related("config", "environment").filter(pk=run_id).first()
+    if run is None:
+        log.warning("run %s does not exist; message dropped", run_id)
+        return None
+    if not run.claim(host or socket.gethostname()):
+        log.info("run %s is %s, not queued; nothing to do", run_id, run.status)
+        return None
+    log.info("run %s claimed: %s", run_id, run)
+    try:
+        _train_and_save(run)
+    except Exception as exc:
+        _reset_broken_connection()
+        if _is_time_limit(exc):
+            run.finish(RunStatus.FAILED, error=TIME_LIMIT_ERROR)
+        else:
+            log.exception("run %s failed", run_id)
+            run.finish(RunStatus.FAILED, error=_describe(exc))
+    _announce(run)
+    return RunStatus(run.status)
+
+
+def fail_abandoned_run(run_id: int, reason: str) -> bool:
+    """Fail a run whose training process died without recording an outcome (e.g. killed at its hard time limit)."""
+    run = Run.objects.filter(pk=run_id).first()
+    if run is None or run.status != RunStatus.RUNNING:
+        return False
+    run.finish(RunStatus.FAILED, error=f"The training process was stopped: {reason}"[:MAX_ERROR_CHARS])
+    if run.status != RunStatus.FAILED:
+        return False
+    _announce(run)
+    return True
+
+
+def _announce(run: Run) -> None:
+    """Send ``run_finished``; a failing receiver is logged and never takes the worker down."""
+    for receiver, response in run_finished.send_robust(sender=Run, run=run):
+        if isinstance(response, Exception):
+            log.error("run_finished receiver %r failed for run %s: %r", receiver, run.pk, response)
+
+
+def _train_and_save(run: Run) -> None:
+    from trainer import train
+
+    env = run.environment
+    config = run.config.trpo_config()
+
+    def on_update(metrics: dict[str, Any]) -> None:
+        with _database_section():
+            run.record_update(int(metrics["time/update"]), int(metrics["time/steps"]), _json_safe(metrics))
+
+    def should_stop() -> bool:
+        with _database_section():
+            return run.cancel_is_requested()
+
+    result = train(
+        config,
+        env.gym_id,
+        env.kwargs,
+        total_steps=env.budget_steps,
+        seed=run.seed,
+        on_update=on_update,
+        should_stop=should_stop,
+    )
+    versions = {**result.versions, "code": code_version()}
+    timing = {
+        "wall_clock_s": result.wall_clock_s,
+        "steps_per_s": result.steps / result.wall_clock_s if result.wall_clock_s > 0 else None,
+        "versions": versions,
+        "steps_done": result.steps,
+        "updates_done": result.updates,
+    }
+    if result.stopped:
+        with _database_section():
+            run.finish(RunStatus.CANCELLED, **timing)
+        return
+    _evaluate_and_save(run, result, timing)
+
+
+def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
+    """The environment's evaluation protocol, then the checkpoint, then the final row, in that order."""
+    from trainer import checkpoint_bytes, evaluate
+
+    env = run.environment
+    ev = evaluate(
+        result.agent, env.gym_id, env.kwargs, episodes=env.eval_episodes, seed=env.eval_seed,
+        deterministic=env.deterministic_eval,
+    )  # fmt: skip
+    summary = {
+        "run_id": run.pk, "seed": run.seed, "environment": env.slug, "config": str(run.config),
+        "eval_return_mean": ev.mean, "eval_return_std": ev.std, "steps": result.steps,
+    }  # fmt: skip
+    data = checkpoint_bytes(
+        result.agent, env_id=env.gym_id, env_kwargs=env.kwargs, summary=summary, versions=timing["versions"]
+    )
+    with _database_section():
+        run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=False)
+        run.finish(
+            RunStatus.SUCCEEDED,
+            progress=1.0,
+            final_return_mean=ev.mean,
+            final_return_std=ev.std,
+            eval_returns=[float(r) for r in ev.returns],
+            eval_lengths=[int(n) for n in ev.lengths],
+            checkpoint=run.checkpoint.name,
+            **timing,
+        )
+
+
+@contextlib.contextmanager
+def _database_section() -> Iterator[None]:
+    """Hold the soft-time-limit signal while talking to the database or storage.
+
+    Raised in the middle of a query, SoftTimeLimitExceeded leaves the connection in a state no later query can
+    use. Blocked, the signal stays pending and is delivered (and raised) the moment the section ends, between
+    two queries. Only the main thread of a process can do this (prefork and solo pools run tasks there).
+    """
+    if SOFT_LIMIT_SIGNAL is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {SOFT_LIMIT_SIGNAL})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def _is_time_limit(exc: BaseException | None) -> bool:
+    """True when the soft time limit is the exception or what caused it (it can surface wrapped)."""
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, SoftTimeLimitExceeded):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _reset_broken_connection() -> None:
+    """An exception raised mid-query (the soft time limit arrives as a signal) leaves the connection unusable."""
+    if connection.connection is not None and not connection.is_usable():
+        connection.close()
+
+
+def _json_safe(metrics: dict[str, Any]) -> dict[str, float | None]:
+    """JSON (and PostgreSQL's jsonb) has no NaN or infinity: store those as null."""
+    safe: dict[str, float | None] = {}
+    for key, value in metrics.items():
+        number = None if value is None else float(value)
+        safe[key] = number if number is not None and math.isfinite(number) else None
+    return safe
+
+
+def _describe(exc: BaseException) -> str:
+    """The error a user sees: the exception first, then the end of the traceback for whoever debugs it."""
+    head = f"{type(exc).__name__}: {exc}"
+    tail = "".join(traceback.format_exception(exc)[-3:])
+    return f"{head}\n\n{tail}"[:MAX_ERROR_CHARS]
+
+
+def code_version() -> str:
+    """The deployed commit: TRUSTBOARD_CODE_VERSION (set by the image build) or the checkout's git HEAD."""
+    if version := os.environ.get("TRUSTBOARD_CODE_VERSION"):
+        return version
+    git = Path(settings.BASE_DIR) / ".git"
+    try:
+        head = (git / "HEAD").read_text().strip()
+        if head.startswith("ref: "):
+            ref = head[5:]
+            ref_file = git / ref
+            if ref_file.exists():
+                return ref_file.read_text().strip()[:12]
+            packed = (git / "packed-refs").read_text().splitlines() if (git / "packed-refs").exists() else []
+            return next((line.split()[0][:12] for line in packed if line.endswith(ref)), "unknown")
+        return head[:12]
+    except OSError:
+        return "unknown"

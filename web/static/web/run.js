@@ -1,0 +1,86 @@
+// The run page, live: draws the server-built Plotly figures, then polls the run's JSON every 2 s, appends the
+// new updates to every trace (each trace names its metric in trace.meta) and refreshes the facts, until the
+// run reaches a final status. No page reloads.
+(function () {
+  "use strict";
+  const POLL_MS = 2000;
+  const METRICS_PER_POLL = 2000; // the server's page size (web/runs/views.py)
+  const figures = JSON.parse(document.getElementById("run-figures").textContent);
+  let state = JSON.parse(document.getElementById("run-state").textContent);
+  let lastUpdate = state.last_update || 0;
+  const charts = [];
+
+  for (const [key, fig] of Object.entries(figures)) {
+    const el = document.getElementById("chart-" + key);
+    if (!el) continue;
+    Plotly.newPlot(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
+    charts.push(el);
+  }
+
+  function extend(rows) {
+    if (!rows || !rows.length) return;
+    for (const el of charts) {
+      const indices = [], xs = [], ys = [];
+      el.data.forEach(function (trace, i) {
+        if (!trace.meta || !trace.meta.metric) return;
+        indices.push(i);
+        xs.push(rows.map(function (r) { return r[trace.meta.x]; }));
+        ys.push(rows.map(function (r) {
+          const v = r.metrics[trace.meta.metric];
+          return v === undefined ? null : v;
+        }));
+      });
+      if (indices.length) Plotly.extendTraces(el, { x: xs, y: ys }, indices);
+    }
+    lastUpdate = rows[rows.length - 1].update;
+  }
+
+  function text(key, value) {
+    if (value === null || value === undefined || value === "") return "—";
+    if (key === "eval_returns") return value.map(function (v) { return v.toFixed(1); }).join(", ") || "—";
+    if (typeof value === "number" && !Number.isInteger(value)) {
+      return key === "steps_per_s" ? value.toFixed(0) : value.toFixed(2);
+    }
+    return String(value);
+  }
+
+  function render(s) {
+    document.querySelectorAll("[data-field]").forEach(function (el) {
+      const key = el.dataset.field;
+      if (key in s) el.textContent = text(key, s[key]);
+    });
+    const badge = document.querySelector("[data-field=status_label]");
+    if (badge) badge.className = "status status-" + s.status;
+    document.getElementById("progress-bar").style.width = Math.round(100 * s.progress) + "%";
+    const cancel = document.getElementById("cancel-form");
+    if (cancel) cancel.hidden = !s.is_active || s.cancel_requested;
+    document.getElementById("cancel-note").hidden = !(s.is_active && s.cancel_requested);
+    document.getElementById("error-box").hidden = !s.error;
+    document.getElementById("checkpoint").hidden = !s.has_checkpoint;
+    document.body.dataset.runStatus = s.status;
+  }
+
+  async function poll() {
+    let more = false;
+    try {
+      const response = await fetch(window.RUN_STATUS_URL + "?after=" + lastUpdate, {
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      if (response.ok) {
+        const s = await response.json();
+        extend(s.metrics);
+        render(s);
+        more = s.metrics.length >= METRICS_PER_POLL;
+        state = s;
+      }
+    } catch (err) {
+      // A blip in the network is not the end of the run: keep polling.
+    }
+    if (state.is_active || more) window.setTimeout(poll, more ? 0 : POLL_MS);
+  }
+
+  document.body.dataset.runStatus = state.status;
+  if (state.more) window.setTimeout(poll, 0);
+  else if (state.is_active) window.setTimeout(poll, POLL_MS);
+})();

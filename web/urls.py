@@ -1,0 +1,21 @@
+"""Site URLs: the leaderboard owns "/" and "/api/"; accounts, catalog and runs have their own prefixes."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("accounts/", include("web.accounts.urls")),
+    path("", include("web.catalog.urls")),
+    path("runs/", include("web.runs.urls")),
+    path("admin/", admin.site.urls),
+    path("api/", include("leaderboard.api_urls")),
+    path("", include("leaderboard.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
