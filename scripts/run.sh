@@ -43,7 +43,8 @@ if [ -z "${WORKER_QUEUES:-}" ]; then
     fi
 fi
 log "starting a Celery worker on queue(s) $WORKER_QUEUES (${CELERY_BROKER_URL:-filesystem broker under var/broker}); log: var/log/worker.log"
-"$PY" -m celery -A web worker -Q "$WORKER_QUEUES" -c 1 -l info -n "local-$$@%h" >var/log/worker.log 2>&1 &
+# -B embeds the beat scheduler, which runs the reconciler (docs/RELIABILITY.md) every minute.
+"$PY" -m celery -A web worker -B -Q "$WORKER_QUEUES" -c 1 -l info -n "local-$$@%h" >var/log/worker.log 2>&1 &
 WORKER_PID=$!
 WEB_PID=""
 stop_all() {

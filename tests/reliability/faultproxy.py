@@ -95,8 +95,14 @@ class FaultProxy:
 
 
 def _reset(s: socket.socket) -> None:
-    """Close with an RST (SO_LINGER 0), as a crashed peer would, rather than a polite FIN."""
+    """Close with an RST (SO_LINGER 0), as a crashed peer would, rather than a polite FIN.
+
+    shutdown() first: close() alone does not wake a thread blocked in recv() on the socket, which would keep the
+    connection (and the PostgreSQL backend behind it) alive.
+    """
     with contextlib.suppress(OSError):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    with contextlib.suppress(OSError):
+        s.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         s.close()

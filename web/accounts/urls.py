@@ -3,12 +3,12 @@ from __future__ import annotations
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from web.accounts.views import SignUpView
+from web.accounts.views import LoginView, SignUpView
 
 app_name = "accounts"
 urlpatterns = [
     path("signup/", SignUpView.as_view(), name="signup"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/",

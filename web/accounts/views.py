@@ -1,12 +1,15 @@
-"""Sign-up; log in/out and password change are Django's own views (see urls.py)."""
+"""Sign-up and the rate-limited log-in; log out and password change are Django's own views (see urls.py)."""
 
 from __future__ import annotations
 
 from django.contrib.auth import login
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import UserCreationForm
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.views.generic import FormView
+
+from web.accounts.forms import RateLimitedAuthenticationForm
 
 
 class SignUpView(FormView):
@@ -17,3 +20,15 @@ class SignUpView(FormView):
         user = form.save()
         login(self.request, user)
         return redirect("runs:mine")
+
+
+class LoginView(auth_views.LoginView):
+    """Django's log-in view with :class:`RateLimitedAuthenticationForm`; a refused attempt answers 429."""
+
+    form_class = RateLimitedAuthenticationForm
+
+    def form_invalid(self, form: RateLimitedAuthenticationForm) -> HttpResponse:
+        response = super().form_invalid(form)
+        if form.is_rate_limited:
+            response.status_code = 429
+        return response

@@ -8,14 +8,14 @@ live in the trainer only.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
 
+from web.catalog import safety
 from web.catalog.models import Environment, TrainerConfig
 
-MAX_KWARGS_CHARS = 4096
+MAX_KWARGS_CHARS = safety.MAX_KWARGS_CHARS
 
 
 class EnvironmentForm(forms.ModelForm):
@@ -48,17 +48,18 @@ class EnvironmentForm(forms.ModelForm):
 
         if gym_id not in gym.registry:
             raise forms.ValidationError(f"{gym_id!r} is not a registered gymnasium environment on this server.")
+        if not safety.is_allowed_gym_id(gym_id):
+            raise forms.ValidationError(
+                f"{gym_id!r} is not on this site's allow-list (environments implemented in gymnasium itself)."
+            )
         return gym_id
 
     def clean_kwargs(self) -> dict[str, Any]:
         raw = (self.cleaned_data.get("kwargs") or "").strip() or "{}"
         try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise forms.ValidationError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
-        if not isinstance(value, dict):
-            raise forms.ValidationError('Must be a JSON object such as {} or {"max_episode_steps": 200}.')
-        return value
+            return safety.parse_kwargs(raw)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import ProtectedError
 
 from web.catalog.models import TrainerConfig
 
@@ -30,3 +31,25 @@ def edit_config(config: TrainerConfig, description: str, params: dict[str, Any])
         params=params,
         parent=locked,
     )
+
+
+class ConfigNotDeletable(Exception):
+    """A config that runs use (or the site's default) stays: results must keep their hyperparameters."""
+
+
+@transaction.atomic
+def delete_config(config: TrainerConfig) -> None:
+    """Delete a config version no run uses; a used one (or the default) raises :class:`ConfigNotDeletable`.
+
+    The row lock plus ``Run.config``'s PROTECT make this safe against a run being submitted at the same moment.
+    """
+    locked = TrainerConfig.objects.select_for_update().get(pk=config.pk)
+    if locked.is_default:
+        raise ConfigNotDeletable(f"{locked} is the default config; it cannot be deleted.")
+    if locked.is_locked:
+        raise ConfigNotDeletable(f"{locked} has runs, so it stays (their results depend on it).")
+    try:
+        with transaction.atomic():
+            locked.delete()
+    except ProtectedError as exc:
+        raise ConfigNotDeletable(f"{locked} has runs, so it stays (their results depend on it).") from exc

@@ -13,4 +13,5 @@ urlpatterns = [
     path("configs/new/", views.config_create, name="config_create"),
     path("configs/<int:pk>/", views.config_detail, name="config"),
     path("configs/<int:pk>/edit/", views.config_edit, name="config_edit"),
+    path("configs/<int:pk>/delete/", views.config_delete, name="config_delete"),
 ]

@@ -9,10 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
 
 from web.catalog.forms import EnvironmentForm, TrainerConfigForm
 from web.catalog.models import Environment, TrainerConfig
-from web.catalog.services import create_config, edit_config
+from web.catalog.services import ConfigNotDeletable, create_config, delete_config, edit_config
 from web.runs.models import Run
 
 RECENT_RUNS = 20
@@ -56,13 +57,19 @@ def config_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "runs": runs,
         "can_edit": request.user.is_authenticated and config.owner_id == request.user.pk,
     }
+    context["can_delete"] = context["can_edit"] and not config.is_default and not runs
     return render(request, "catalog/config_detail.html", context)
 
 
 @login_required
 def config_create(request: HttpRequest) -> HttpResponse:
     initial = {}
-    source = TrainerConfig.objects.filter(pk=request.GET.get("from") or 0).first()
+    source_id = request.GET.get("from", "")
+    # ?from= is typed by anyone: only plain ASCII digits reach the query (int("²") and int("abc") would raise).
+    if source_id.isascii() and source_id.isdigit() and len(source_id) < 19:
+        source = TrainerConfig.objects.filter(pk=int(source_id)).first()
+    else:
+        source = None
     if source is not None:
         initial = {**source.params, "description": source.description}
     form = TrainerConfigForm(request.POST or None, initial=initial)
@@ -86,3 +93,17 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.info(request, f"{config} has runs, so your edit was saved as {saved}.")
         return redirect(saved)
     return render(request, "catalog/config_form.html", {"form": form, "config": config})
+
+
+@require_POST
+@login_required
+def config_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete my config version while no run uses it (another user's config is a 404, as for editing)."""
+    config = get_object_or_404(TrainerConfig, pk=pk, owner=request.user)
+    try:
+        delete_config(config)
+    except ConfigNotDeletable as exc:
+        messages.warning(request, str(exc))
+        return redirect(config)
+    messages.success(request, f"Config {config} deleted.")
+    return redirect("catalog:configs")

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
@@ -32,6 +34,15 @@ class Queue(models.TextChoices):
 
 def checkpoint_path(run: Run, filename: str) -> str:
     return f"checkpoints/{run.environment.slug}/run-{run.pk}.safetensors"
+
+
+def resume_state_path(run: Run, filename: str) -> str:
+    """Internal training states live apart from the public checkpoints and are never served."""
+    return f"resume/run-{run.pk}/{filename}"
+
+
+class LostOwnership(RuntimeError):
+    """The run was handed to another worker (this one was presumed dead); stop without writing anything."""
 
 
 class RunQuerySet(models.QuerySet["Run"]):
@@ -61,6 +72,12 @@ class Run(models.Model):
     eval_returns = models.JSONField(default=list, blank=True)
     eval_lengths = models.JSONField(default=list, blank=True)
     checkpoint = models.FileField(upload_to=checkpoint_path, max_length=255, blank=True)
+    # Fault tolerance: the latest resumable training state, how many workers have taken the run, and when it was
+    # last put on the broker (the reconciler re-enqueues queued runs that no broker message carries).
+    resume_state = models.FileField(upload_to=resume_state_path, max_length=255, blank=True)
+    resume_update = models.PositiveIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     versions = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
     wall_clock_s = models.FloatField(null=True, blank=True)
@@ -101,11 +118,29 @@ class Run(models.Model):
         now = timezone.now()
         host = host or socket.gethostname()
         claimed = Run.objects.filter(pk=self.pk, status=RunStatus.QUEUED, cancel_requested=False).update(
-            status=RunStatus.RUNNING, worker_host=host, heartbeat_at=now, started_at=now
+            status=RunStatus.RUNNING,
+            worker_host=host,
+            heartbeat_at=now,
+            started_at=Coalesce(F("started_at"), Value(now)),  # a resumed run keeps its first start
+            attempts=F("attempts") + 1,
         )
         if claimed == 1:
-            self.status, self.worker_host, self.heartbeat_at, self.started_at = RunStatus.RUNNING, host, now, now
+            self.refresh_from_db()
         return claimed == 1
+
+    def requeue(self, *, heartbeat_before: Any = None) -> bool:
+        """Put a running run whose worker was lost back on the queue, to resume from its latest training state.
+
+        A filtered UPDATE again: only one process can move it, and with ``heartbeat_before`` only while the
+        heartbeat is still that old (a worker that comes back to life and beats wins the race).
+        """
+        rows = Run.objects.filter(pk=self.pk, status=RunStatus.RUNNING)
+        if heartbeat_before is not None:
+            rows = rows.filter(heartbeat_at__lt=heartbeat_before)
+        changed = rows.update(status=RunStatus.QUEUED, worker_host="")
+        if changed:
+            self.refresh_from_db()
+        return changed == 1
 
     def request_cancel(self) -> RunStatus | None:
         """Cancel: a queued run ends at once; a running one is asked to stop at its next update.
@@ -127,20 +162,32 @@ class Run(models.Model):
         """Re-read from the database: the web process sets it while the worker trains."""
         return bool(Run.objects.filter(pk=self.pk).values_list("cancel_requested", flat=True).first())
 
+    def _owned(self) -> models.QuerySet[Run]:
+        """This run, only while this worker still owns it.
+
+        ``attempts`` is a fencing token: every claim increments it, so a worker that was presumed lost and whose
+        run went to another worker matches no row any more, and nothing it writes lands.
+        """
+        return Run.objects.filter(pk=self.pk, status=RunStatus.RUNNING, attempts=self.attempts)
+
     def record_update(self, update: int, steps: int, metrics: dict[str, Any]) -> None:
-        """Store one update's metrics (idempotent on (run, update)) and refresh progress and heartbeat."""
+        """Store one update's metrics (idempotent on (run, update)) and refresh progress and heartbeat.
+
+        Raises :class:`LostOwnership` when another worker has taken the run over.
+        """
+        progress = min(1.0, steps / self.total_steps) if self.total_steps else 0.0
+        if not self._owned().update(
+            steps_done=steps, updates_done=update, progress=progress, heartbeat_at=timezone.now()
+        ):
+            raise LostOwnership(f"run {self.pk} is no longer owned by this worker")
         RunMetric.objects.bulk_create(
             [RunMetric(run=self, update=update, steps=steps, metrics=metrics)], ignore_conflicts=True
-        )
-        progress = min(1.0, steps / self.total_steps) if self.total_steps else 0.0
-        Run.objects.filter(pk=self.pk, status=RunStatus.RUNNING).update(
-            steps_done=steps, updates_done=update, progress=progress, heartbeat_at=timezone.now()
         )
 
     def finish(self, status: RunStatus, **fields: Any) -> None:
         """Final transition from running; the caller sends ``run_finished`` afterwards."""
         fields = {"status": status, "finished_at": timezone.now(), "heartbeat_at": timezone.now(), **fields}
-        Run.objects.filter(pk=self.pk, status=RunStatus.RUNNING).update(**fields)
+        self._owned().update(**fields)
         self.refresh_from_db()
 
     @classmethod

@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.utils import timezone
 
 from web.catalog.models import Environment, TrainerConfig
-from web.runs.models import Queue, Run
+from web.runs.models import FINAL_STATUSES, Queue, Run
+from web.runs.quotas import check_quota
+from web.runs.signals import run_deleted
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,25 @@ def enqueue(run: Run) -> None:
     from web.runs.tasks import train_run
 
     limits = time_limits(run.environment)
+    # Stamped before publishing: the reconciler never mistakes a message being sent for one that was lost.
+    Run.objects.filter(pk=run.pk).update(enqueued_at=timezone.now())
     train_run.apply_async(args=[run.pk], queue=run.queue, soft_time_limit=limits.soft, time_limit=limits.hard)
 
 
 @transaction.atomic
 def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Environment, n_seeds: int) -> list[Run]:
-    """Create ``n_seeds`` queued runs with fresh seeds for this (config, environment) and enqueue them on commit."""
+    """Create ``n_seeds`` queued runs with fresh seeds for this (config, environment) and enqueue them on commit.
+
+    All or nothing: the quotas are checked for the whole submission before any row exists
+    (:class:`web.runs.quotas.QuotaExceeded`), and any error rolls every row back.
+    """
     from trainer import steps_for_budget
 
     # Locking the config row serialises seed numbering for concurrent submissions of the same config.
     config = TrainerConfig.objects.select_for_update().get(pk=config.pk)
     trpo = config.trpo_config()
+    total_steps = steps_for_budget(trpo, environment.budget_steps)
+    check_quota(owner, n_seeds, total_steps)
     first_seed = Run.next_seed(config, environment)
     runs = [
         Run.objects.create(
@@ -61,10 +72,31 @@ def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Env
             seed=first_seed + i,
             owner=owner,
             queue=queue_for(trpo.device),
-            total_steps=steps_for_budget(trpo, environment.budget_steps),
+            total_steps=total_steps,
         )
         for i in range(n_seeds)
     ]
     for run in runs:
         transaction.on_commit(lambda run=run: enqueue(run))
     return runs
+
+
+class RunNotDeletable(Exception):
+    """Only a finished run can be deleted: a queued or running one must be cancelled first."""
+
+
+def delete_run(run: Run) -> None:
+    """Delete a finished run, its metrics (cascade) and, once the deletion commits, its checkpoint file.
+
+    The filtered DELETE acts only on a run still in a final status, so a run a worker has just claimed is never
+    deleted under it. ``run_deleted`` lets the leaderboard recompute the run's entry without it.
+    """
+    deleted, _ = Run.objects.filter(pk=run.pk, status__in=FINAL_STATUSES).delete()
+    if not deleted:
+        raise RunNotDeletable(f"Run {run.pk} is {run.get_status_display().lower()}; cancel it before deleting it.")
+    for field in ("checkpoint", "resume_state"):  # the public checkpoint and any internal training state
+        stored = getattr(run, field, None)
+        if stored:
+            storage, name = stored.storage, stored.name
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+    run_deleted.send(sender=Run, run=run)

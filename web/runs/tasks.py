@@ -35,3 +35,11 @@ def preload_trainer(**kwargs: Any) -> None:
 def train_run(run_id: int) -> None:
     """Train one run. Never raises: every outcome, failures included, is written to the run's row."""
     execute_run(run_id)
+
+
+@shared_task(name="runs.reconcile", ignore_result=True)
+def reconcile_runs() -> None:
+    """Periodic (Celery beat): requeue runs that lost their worker or their broker message."""
+    from web.runs.reconcile import reconcile
+
+    reconcile()

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/status.json", views.status_json, name="status"),
     path("<int:pk>/cancel/", views.cancel, name="cancel"),
+    path("<int:pk>/delete/", views.delete, name="delete"),
     path("<int:pk>/checkpoint/", views.checkpoint, name="checkpoint"),
 ]

@@ -1,4 +1,4 @@
-"""Submit runs, list mine, watch one live, cancel it, download its checkpoint."""
+"""Submit runs, list mine, watch one live, cancel or delete it, download its checkpoint."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -16,7 +17,8 @@ from django.views.decorators.http import require_GET, require_POST
 from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
-from web.runs.services import submit_runs
+from web.runs.quotas import QuotaExceeded
+from web.runs.services import RunNotDeletable, delete_run, submit_runs
 
 RUNS_PER_PAGE = 50
 METRICS_PER_POLL = 2000
@@ -26,8 +28,17 @@ METRICS_PER_POLL = 2000
 def submit(request: HttpRequest) -> HttpResponse:
     form = SubmitRunForm(request.POST or None, initial=request.GET.dict() or None)
     if request.method == "POST" and form.is_valid():
+        from trainer import ConfigError
+
         data = form.cleaned_data
-        runs = submit_runs(request.user, data["config"], data["environment"], data["seeds"])
+        try:
+            runs = submit_runs(request.user, data["config"], data["environment"], data["seeds"])
+        except QuotaExceeded as exc:
+            form.add_error(None, str(exc))
+            return render(request, "runs/submit.html", {"form": form}, status=429)
+        except ConfigError as exc:  # params stored under an older trainer that no longer validate
+            form.add_error("config", f"This config no longer validates: {exc}")
+            return render(request, "runs/submit.html", {"form": form})
         seeds = ", ".join(str(r.seed) for r in runs)
         summary = f"{len(runs)} run(s) of {data['config']} on {data['environment']} (seeds {seeds})"
         messages.success(request, f"Queued {summary}.")
@@ -118,6 +129,23 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.warning(request, f"Run {run.pk} had already finished.")
     return redirect(run)
+
+
+@require_POST
+@login_required
+def delete(request: HttpRequest, pk: int) -> HttpResponse:
+    """Delete one of my finished runs; its leaderboard entry is recomputed without it."""
+    run = get_object_or_404(Run, pk=pk)
+    if run.owner_id != request.user.pk:
+        raise PermissionDenied("Only the owner can delete this run.")
+    try:
+        with transaction.atomic():
+            delete_run(run)
+    except RunNotDeletable as exc:
+        messages.warning(request, str(exc))
+        return redirect(run)
+    messages.success(request, f"Run {pk} deleted.")
+    return redirect("runs:mine")
 
 
 @require_GET

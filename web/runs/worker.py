@@ -15,19 +15,24 @@ import signal
 import socket
 import threading
 import traceback
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection
 
-from web.runs.models import Run, RunStatus
+from web.runs.dbretry import retrying
+from web.runs.models import LostOwnership, Run, RunMetric, RunStatus, resume_state_path
 from web.runs.signals import run_finished
 
+if TYPE_CHECKING:
+    from trainer import TrainingState
+
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MAX_ERROR_CHARS = 4000
 TIME_LIMIT_ERROR = "Time limit exceeded: the run took longer than its budget allows."
 # billiard delivers Celery's soft time limit as this signal, whose handler raises SoftTimeLimitExceeded.
@@ -36,25 +41,60 @@ SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
 
 def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
     """Train run ``run_id`` if it is still queued; returns its final status, or None if another owner had it."""
-    run = Run.objects.select_related("config", "environment").filter(pk=run_id).first()
+    run = retrying(lambda: Run.objects.select_related("config", "environment").filter(pk=run_id).first())
     if run is None:
         log.warning("run %s does not exist; message dropped", run_id)
         return None
-    if not run.claim(host or socket.gethostname()):
+    token = host or worker_token()
+    if not retrying(lambda: run.claim(token) or (_owner_died_here(run) and run.claim(token))):
         log.info("run %s is %s, not queued; nothing to do", run_id, run.status)
         return None
-    log.info("run %s claimed: %s", run_id, run)
-    try:
-        _train_and_save(run)
-    except Exception as exc:
-        _reset_broken_connection()
-        if _is_time_limit(exc):
-            run.finish(RunStatus.FAILED, error=TIME_LIMIT_ERROR)
-        else:
-            log.exception("run %s failed", run_id)
-            run.finish(RunStatus.FAILED, error=_describe(exc))
+    log.info("run %s claimed (attempt %s): %s", run_id, run.attempts, run)
+    if run.attempts > settings.TRUSTBOARD_MAX_ATTEMPTS:
+        lost = run.attempts - 1
+        retrying(lambda: run.finish(RunStatus.FAILED, error=f"Its worker was lost {lost} times; giving up."))
+    else:
+        try:
+            _train_and_save(run)
+        except LostOwnership:
+            log.warning("run %s was taken over by another worker; this one stops without writing", run_id)
+            return None
+        except Exception as exc:
+            _reset_broken_connection()
+            error = TIME_LIMIT_ERROR if _is_time_limit(exc) else _describe(exc)
+            if error != TIME_LIMIT_ERROR:
+                log.exception("run %s failed", run_id)
+            retrying(lambda: run.finish(RunStatus.FAILED, error=error))
+    if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
+        retrying(lambda: discard_resume_state(run))
     _announce(run)
     return RunStatus(run.status)
+
+
+def worker_token() -> str:
+    """Who holds a run: this host and process (a pool child), so a dead holder on this host can be detected."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_died_here(run: Run) -> bool:
+    """True, after requeueing it, when the run's holder was a process on this host that no longer exists.
+
+    Celery requeues the message of a pool child killed mid-task (``task_reject_on_worker_lost``); the row still
+    says "running". When the dead child was on this very host we know it is gone and resume at once, instead of
+    waiting for the reconciler's heartbeat deadline.
+    """
+    run.refresh_from_db()
+    host, _, pid = run.worker_host.rpartition(":")
+    if run.status != RunStatus.RUNNING or host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        log.warning("run %s: its worker process %s died; resuming it here", run.pk, pid)
+        return run.requeue()
+    except PermissionError:
+        return False
+    return False
 
 
 def fail_abandoned_run(run_id: int, reason: str) -> bool:
@@ -81,14 +121,17 @@ def _train_and_save(run: Run) -> None:
 
     env = run.environment
     config = run.config.trpo_config()
+    resume = _db(lambda: load_resume_state(run))
 
     def on_update(metrics: dict[str, Any]) -> None:
-        with _database_section():
-            run.record_update(int(metrics["time/update"]), int(metrics["time/steps"]), _json_safe(metrics))
+        _db(lambda: run.record_update(int(metrics["time/update"]), int(metrics["time/steps"]), _json_safe(metrics)))
 
     def should_stop() -> bool:
-        with _database_section():
-            return run.cancel_is_requested()
+        return _db(run.cancel_is_requested)
+
+    def on_checkpoint(state: TrainingState) -> None:
+        data = state.to_bytes()
+        _db(lambda: save_resume_state(run, state.update, data))
 
     result = train(
         config,
@@ -98,6 +141,9 @@ def _train_and_save(run: Run) -> None:
         seed=run.seed,
         on_update=on_update,
         should_stop=should_stop,
+        checkpoint_every=None if resume is not None else settings.TRUSTBOARD_CHECKPOINT_EVERY,
+        on_checkpoint=on_checkpoint,
+        resume=resume,
     )
     versions = {**result.versions, "code": code_version()}
     timing = {
@@ -108,8 +154,8 @@ def _train_and_save(run: Run) -> None:
         "updates_done": result.updates,
     }
     if result.stopped:
-        with _database_section():
-            run.finish(RunStatus.CANCELLED, **timing)
+        _db(lambda: run.finish(RunStatus.CANCELLED, **timing))
+        _db(lambda: discard_resume_state(run))
         return
     _evaluate_and_save(run, result, timing)
 
@@ -131,17 +177,71 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
         result.agent, env_id=env.gym_id, env_kwargs=env.kwargs, summary=summary, versions=timing["versions"]
     )
     with _database_section():
-        run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=False)
-        run.finish(
-            RunStatus.SUCCEEDED,
-            progress=1.0,
-            final_return_mean=ev.mean,
-            final_return_std=ev.std,
-            eval_returns=[float(r) for r in ev.returns],
-            eval_lengths=[int(n) for n in ev.lengths],
-            checkpoint=run.checkpoint.name,
-            **timing,
+        retrying(lambda: run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=False))
+        retrying(
+            lambda: run.finish(
+                RunStatus.SUCCEEDED,
+                progress=1.0,
+                final_return_mean=ev.mean,
+                final_return_std=ev.std,
+                eval_returns=[float(r) for r in ev.returns],
+                eval_lengths=[int(n) for n in ev.lengths],
+                checkpoint=run.checkpoint.name,
+                error="",
+                **timing,
+            )
         )
+        retrying(lambda: discard_resume_state(run))
+
+
+def load_resume_state(run: Run) -> TrainingState | None:
+    """The run's latest training state, after deleting metric rows it does not cover.
+
+    A worker that died after update 7 with its last state at update 6 left a row for update 7; the resumed run
+    produces update 7 again, so that row goes first (no duplicates, no gaps). Without a readable state the run
+    starts over and every earlier row goes.
+    """
+    from trainer import CheckpointError, TrainingState
+
+    state = None
+    if run.resume_state:
+        try:
+            with run.resume_state.open("rb") as f:
+                state = TrainingState.from_bytes(f.read())
+        except (OSError, CheckpointError, ValueError) as exc:
+            log.warning("run %s: training state %s unreadable (%s); starting over", run.pk, run.resume_state, exc)
+    covered = state.update if state is not None else 0
+    RunMetric.objects.filter(run=run, update__gt=covered).delete()
+    if state is not None:
+        log.info("run %s resumes after update %s", run.pk, state.update)
+    return state
+
+
+def save_resume_state(run: Run, update: int, data: bytes) -> None:
+    """Store a new training state, point the row at it, then delete the previous one (never a moment without)."""
+    storage = run.resume_state.storage
+    previous = run.resume_state.name
+    name = storage.save(resume_state_path(run, f"update-{update}.state"), ContentFile(data))
+    if not run._owned().update(resume_state=name, resume_update=update):
+        storage.delete(name)
+        raise LostOwnership(f"run {run.pk} is no longer owned by this worker")
+    run.resume_state.name, run.resume_update = name, update
+    if previous and previous != name:
+        storage.delete(previous)
+
+
+def discard_resume_state(run: Run) -> None:
+    """A finished run needs no training state: free the storage."""
+    if run.resume_state:
+        run.resume_state.storage.delete(run.resume_state.name)
+        Run.objects.filter(pk=run.pk).update(resume_state="")
+        run.resume_state.name = ""
+
+
+def _db(operation: Callable[[], T]) -> T:
+    """A database call from inside training: soft-limit signal held, connection errors retried."""
+    with _database_section():
+        return retrying(operation)
 
 
 @contextlib.contextmanager

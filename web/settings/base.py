@@ -174,3 +174,25 @@ TRUSTBOARD_AUTO_QUEUE = env_str("TRUSTBOARD_AUTO_QUEUE", "cpu")
 TRUSTBOARD_MIN_STEPS_PER_S = env_float("TRUSTBOARD_MIN_STEPS_PER_S", 50.0, minimum=0.001)
 TRUSTBOARD_RUN_OVERHEAD_SECONDS = env_int("TRUSTBOARD_RUN_OVERHEAD_SECONDS", 600, minimum=0)
 TRUSTBOARD_MAX_SEEDS = 10
+
+# --- Fault tolerance (docs/RELIABILITY.md) ----------------------------------------------------------------------
+# A running run saves a resumable training state every this many updates.
+TRUSTBOARD_CHECKPOINT_EVERY = env_int("TRUSTBOARD_CHECKPOINT_EVERY", 5, minimum=1)
+# A running run whose heartbeat (one per update) is older than this lost its worker: it is requeued to resume.
+TRUSTBOARD_HEARTBEAT_TIMEOUT = env_int("TRUSTBOARD_HEARTBEAT_TIMEOUT", 600, minimum=2)
+# A run that has lost its worker this many times fails with a reason instead of being requeued again.
+TRUSTBOARD_MAX_ATTEMPTS = env_int("TRUSTBOARD_MAX_ATTEMPTS", 3, minimum=1)
+# A queued run that no broker message carries (a broker restarted empty) is re-enqueued after this long.
+TRUSTBOARD_REQUEUE_AFTER = env_int("TRUSTBOARD_REQUEUE_AFTER", 60, minimum=0)
+# How long a worker keeps retrying when the database is unreachable mid-run.
+TRUSTBOARD_DB_RETRY_SECONDS = env_float("TRUSTBOARD_DB_RETRY_SECONDS", 120.0, minimum=0.0)
+# The reconciler runs this often under Celery beat (`celery -A web worker -B`, or a separate `celery -A web beat`).
+TRUSTBOARD_RECONCILE_EVERY = env_int("TRUSTBOARD_RECONCILE_EVERY", 60, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-runs": {
+        "task": "runs.reconcile",
+        "schedule": float(TRUSTBOARD_RECONCILE_EVERY),
+        "options": {"queue": "cpu"},
+    },
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

@@ -1,0 +1,145 @@
+"""The reconciler's decisions, the fencing of a worker presumed dead, and reading run ids back from brokers."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from celery import Celery
+from django.contrib.auth.models import User
+from django.test import override_settings
+from django.utils import timezone
+from fault_support import PrivateRedis
+
+from web.catalog.models import Environment, TrainerConfig
+from web.runs import broker
+from web.runs.models import LostOwnership, Run, RunMetric, RunStatus
+from web.runs.reconcile import reconcile
+from web.runs.worker import execute_run, load_resume_state
+
+TINY = {"n_steps": 64, "value_minibatch_size": 32, "value_epochs": 1, "hidden_sizes": [8], "device": "cpu"}
+
+
+@pytest.fixture
+def pair(db: None) -> tuple[User, TrainerConfig, Environment]:
+    user = User.objects.create_user("ops", password="pw-123456789")
+    env = Environment.objects.create(
+        slug="cartpole-ops", gym_id="CartPole-v1", budget_steps=256, eval_episodes=1, eval_seed=0,
+        random_return=22.0, reference_return=500.0, min_seeds=1,
+    )  # fmt: skip
+    return user, TrainerConfig.objects.create(name="ops", owner=user, params=TINY), env
+
+
+def _run(pair: Any, **fields: Any) -> Run:
+    user, config, env = pair
+    seed = Run.objects.filter(config=config).count()
+    return Run.objects.create(config=config, environment=env, seed=seed, owner=user, total_steps=256, **fields)
+
+
+@override_settings(TRUSTBOARD_HEARTBEAT_TIMEOUT=60, TRUSTBOARD_MAX_ATTEMPTS=3, TRUSTBOARD_REQUEUE_AFTER=10_000)
+def test_it_requeues_fails_or_cancels_runs_whose_worker_went_silent(pair: Any) -> None:
+    old = timezone.now() - timedelta(minutes=5)
+    lost = _run(pair, status=RunStatus.RUNNING, heartbeat_at=old, attempts=1, worker_host="gone:1")
+    lost_too_often = _run(pair, status=RunStatus.RUNNING, heartbeat_at=old, attempts=3)
+    cancelled = _run(pair, status=RunStatus.RUNNING, heartbeat_at=old, attempts=1, cancel_requested=True)
+    healthy = _run(pair, status=RunStatus.RUNNING, heartbeat_at=timezone.now(), attempts=1)
+
+    report = reconcile()
+
+    assert report.requeued_lost == [lost.pk]
+    assert report.failed_lost == [lost_too_often.pk]
+    assert report.cancelled_lost == [cancelled.pk]
+    for run in (lost, lost_too_often, cancelled, healthy):
+        run.refresh_from_db()
+    assert lost.status == RunStatus.QUEUED and lost.worker_host == "" and lost.enqueued_at is not None
+    assert lost_too_often.status == RunStatus.FAILED and "stopped responding" in lost_too_often.error
+    assert cancelled.status == RunStatus.CANCELLED
+    assert healthy.status == RunStatus.RUNNING
+    assert not reconcile(), "a second pass finds nothing more to do"
+
+
+def test_a_worker_presumed_dead_can_no_longer_write(pair: Any) -> None:
+    run = _run(pair)
+    assert run.claim("a:1")
+    zombie = Run.objects.get(pk=run.pk)  # the first worker's view of the row
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now() - timedelta(hours=1))
+    assert run.requeue(heartbeat_before=timezone.now())
+    assert run.claim("b:2") and run.attempts == 2
+
+    with pytest.raises(LostOwnership):
+        zombie.record_update(1, 64, {"train/kl": 0.1})
+    zombie.finish(RunStatus.FAILED, error="zombie")
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.error == ""
+    assert not RunMetric.objects.filter(run=run).exists()
+
+
+def test_resuming_drops_metric_rows_the_training_state_does_not_cover(pair: Any) -> None:
+    run = _run(pair)
+    for update in (1, 2, 3):
+        RunMetric.objects.create(run=run, update=update, steps=64 * update, metrics={})
+    assert load_resume_state(run) is None, "no state saved: start over"
+    assert not RunMetric.objects.filter(run=run).exists()
+
+
+def test_it_finds_run_ids_in_a_filesystem_broker(tmp_path: Path) -> None:
+    folder = tmp_path / "queue"
+    folder.mkdir()
+    app = Celery("probe", broker="filesystem://", set_as_current=False)
+    app.conf.broker_transport_options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    app.send_task("runs.train_run", args=[41], queue="cpu")
+    app.send_task("runs.train_run", args=[42], queue="gpu")
+    app.send_task("runs.reconcile", queue="cpu")
+    assert broker._filesystem_run_ids(folder) == {41, 42}
+
+
+def test_it_finds_run_ids_in_a_redis_broker(tmp_path: Path) -> None:
+    server = PrivateRedis(tmp_path)
+    try:
+        app = Celery("probe", broker=server.url, set_as_current=False)
+        app.send_task("runs.train_run", args=[7], queue="cpu")
+        app.send_task("runs.train_run", args=[8], queue="gpu", priority=5)
+        assert broker._redis_run_ids(server.url) == {7, 8}
+    finally:
+        server.stop()
+
+
+class _ExplodingEnv(gym.Env):
+    """A simulator that starts returning NaN observations: training must fail cleanly."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Discrete(2)
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
+        super().reset(seed=seed)
+        self.t = 0
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):  # type: ignore[override]
+        self.t += 1
+        return np.full(2, np.nan if self.t > 20 else 0.1, np.float32), 1.0, False, self.t >= 100, {}
+
+
+def test_a_diverging_run_fails_with_its_reason_and_the_worker_carries_on(
+    pair: Any, settings: Any, tmp_path: Path
+) -> None:
+    settings.MEDIA_ROOT = tmp_path
+    user, config, _ = pair
+    gym.register("TrustboardExplodes-v0", entry_point=_ExplodingEnv)
+    try:
+        env = Environment.objects.create(slug="explodes", gym_id="TrustboardExplodes-v0", budget_steps=256,
+                                         eval_episodes=1, eval_seed=0, min_seeds=1, random_return=0.0,
+                                         reference_return=100.0)  # fmt: skip
+        bad = Run.objects.create(config=config, environment=env, seed=0, owner=user, total_steps=256)
+        assert execute_run(bad.pk, host="here:1") == RunStatus.FAILED
+        bad.refresh_from_db()
+        assert "TrainingDiverged" in bad.error and "NaN" in bad.error
+        assert not bad.resume_state
+    finally:
+        gym.registry.pop("TrustboardExplodes-v0")
+    good = _run(pair)
+    assert execute_run(good.pk, host="here:1") == RunStatus.SUCCEEDED, "the same worker process is healthy"

@@ -1,0 +1,114 @@
+"""Login rate limiting: count failed attempts per username and per client address in Django's cache.
+
+Why: a password guesser must not get unlimited tries, against one account (many addresses) or many accounts
+(one address). After ``max_failures`` failures within ``window`` seconds, every further attempt for that
+username, or from that address, is refused, even with the right password, until the window that began with
+the first failure has passed. A successful log-in clears the username's counter (not the address's, so an
+attacker holding one account cannot reset the count of its guesses at others).
+
+The counters live in the ``default`` cache. locmem (Django's default) is per process: enough for one
+process and for tests, but with several gunicorn workers or machines production must point ``CACHES`` at a
+shared cache (Redis, ``django.core.cache.backends.redis.RedisCache``), or each process counts on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+
+PREFIX = "login-fail"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The thresholds in force; read from settings on every call so tests and deployments can change them."""
+
+    per_username: int
+    per_address: int
+    window: int
+
+    @classmethod
+    def current(cls) -> Limits:
+        return cls(
+            per_username=getattr(settings, "TRUSTBOARD_LOGIN_MAX_FAILURES", 5),
+            per_address=getattr(settings, "TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP", 20),
+            window=getattr(settings, "TRUSTBOARD_LOGIN_WINDOW_SECONDS", 15 * 60),
+        )
+
+
+@dataclass(frozen=True)
+class Lockout:
+    """Why an attempt is refused and when it may be made again (for the message the user sees)."""
+
+    scope: str  # "username" or "address"
+    retry_after: int  # seconds
+
+    @property
+    def message(self) -> str:
+        minutes = max(1, math.ceil(self.retry_after / 60))
+        whom = "this username" if self.scope == "username" else "your network address"
+        return (
+            f"Too many failed log-in attempts for {whom}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        )
+
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address: REMOTE_ADDR, or the proxy-appended X-Forwarded-For entry behind trusted proxies.
+
+    Only the entries our own proxies appended can be trusted (a client can send any X-Forwarded-For), so with
+    ``TRUSTBOARD_TRUSTED_PROXIES = n`` the n-th address from the right is the client.
+    """
+    proxies = getattr(settings, "TRUSTBOARD_TRUSTED_PROXIES", 0)
+    if proxies > 0:
+        hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
+        if len(hops) >= proxies:
+            return hops[-proxies][:64]
+    return str(request.META.get("REMOTE_ADDR") or "unknown")[:64]
+
+
+def _key(scope: str, value: str, suffix: str) -> str:
+    # Hashed: usernames may hold characters memcached keys refuse, and their length is the client's choice.
+    digest = hashlib.sha256(value.strip().casefold().encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return f"{PREFIX}:{scope}:{digest}:{suffix}"
+
+
+def _scopes(username: str, address: str, limits: Limits) -> list[tuple[str, str, int]]:
+    return [("username", username, limits.per_username), ("address", address, limits.per_address)]
+
+
+def check(username: str, address: str) -> Lockout | None:
+    """The lockout that refuses this attempt, or None when it may proceed."""
+    limits = Limits.current()
+    now = time.time()
+    for scope, value, limit in _scopes(username, address, limits):
+        failures = cache.get(_key(scope, value, "n"), 0)
+        if failures >= limit:
+            reset_at = cache.get(_key(scope, value, "t"), now + limits.window)
+            return Lockout(scope, max(1, int(reset_at - now)))
+    return None
+
+
+def record_failure(username: str, address: str) -> None:
+    """Count one failed attempt for the username and the address; the window starts at the first failure."""
+    limits = Limits.current()
+    reset_at = time.time() + limits.window
+    for scope, value, _ in _scopes(username, address, limits):
+        count_key = _key(scope, value, "n")
+        # add() only sets a missing key, so the first failure fixes the window and later ones only count.
+        cache.add(_key(scope, value, "t"), reset_at, limits.window)
+        cache.add(count_key, 0, limits.window)
+        try:
+            cache.incr(count_key)
+        except ValueError:  # expired between add() and incr(): this failure opens a new window
+            cache.set(count_key, 1, limits.window)
+
+
+def record_success(username: str) -> None:
+    """A correct password clears the username's failures (the address keeps its count)."""
+    cache.delete_many([_key("username", username, "n"), _key("username", username, "t")])

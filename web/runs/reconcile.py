@@ -1,0 +1,101 @@
+"""The reconciler: makes the database and the broker agree again after a fault.
+
+Two kinds of drift, both detected from the database, which is the source of truth:
+- a **running** run whose heartbeat is older than ``TRUSTBOARD_HEARTBEAT_TIMEOUT`` lost its worker (SIGKILL, a
+  machine gone): it goes back to the queue and resumes from its latest training state, or, once it has lost
+  ``TRUSTBOARD_MAX_ATTEMPTS`` workers, fails with that reason; a run whose owner had asked to cancel it is
+  cancelled instead;
+- a **queued** run that no broker message carries (Redis restarted empty, a queue purged), and that has waited
+  longer than ``TRUSTBOARD_REQUEUE_AFTER``, is enqueued again.
+
+Every transition is a filtered UPDATE, so reconcilers running on several machines at once are harmless, and a
+duplicated message is harmless because only one worker can claim a run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from web.runs.broker import pending_run_ids
+from web.runs.models import Run, RunStatus
+from web.runs.services import enqueue
+from web.runs.signals import run_finished
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    """What one pass changed (run ids), for logs, the management command and tests."""
+
+    requeued_lost: list[int] = field(default_factory=list)
+    failed_lost: list[int] = field(default_factory=list)
+    cancelled_lost: list[int] = field(default_factory=list)
+    reenqueued: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return any((self.requeued_lost, self.failed_lost, self.cancelled_lost, self.reenqueued))
+
+
+def reconcile(now: datetime | None = None) -> Report:
+    """One pass over the runs that are queued or running; returns what it changed."""
+    now = now or timezone.now()
+    report = Report()
+    _recover_lost_workers(now, report)
+    _reenqueue_lost_messages(now, report)
+    if report:
+        log.warning("reconciler: %s", report)
+    return report
+
+
+def _recover_lost_workers(now: datetime, report: Report) -> None:
+    deadline = now - timedelta(seconds=settings.TRUSTBOARD_HEARTBEAT_TIMEOUT)
+    stale = (
+        Run.objects.select_related("environment")
+        .filter(status=RunStatus.RUNNING, heartbeat_at__lt=deadline)
+        .order_by("pk")  # oldest first
+    )
+    for run in stale:
+        fresh = Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING, heartbeat_at__lt=deadline)
+        seen = timezone.localtime(run.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S %Z")
+        if run.cancel_requested:
+            if fresh.update(status=RunStatus.CANCELLED, finished_at=now):
+                report.cancelled_lost.append(run.pk)
+                _announce(run.pk)
+        elif run.attempts >= settings.TRUSTBOARD_MAX_ATTEMPTS:
+            error = f"Its worker stopped responding (last heartbeat {seen}) {run.attempts} times; giving up."
+            if fresh.update(status=RunStatus.FAILED, finished_at=now, error=error):
+                report.failed_lost.append(run.pk)
+                _announce(run.pk)
+        elif run.requeue(heartbeat_before=deadline):
+            log.warning("run %s: no heartbeat since %s; requeued to resume after update %s", run.pk, seen,
+                        run.resume_update)  # fmt: skip
+            enqueue(run)
+            report.requeued_lost.append(run.pk)
+
+
+def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
+    waited = now - timedelta(seconds=settings.TRUSTBOARD_REQUEUE_AFTER)
+    candidates = list(
+        Run.objects.select_related("environment").filter(status=RunStatus.QUEUED, cancel_requested=False)
+        .exclude(pk__in=report.requeued_lost).filter(enqueued_at__lt=waited).order_by("pk")
+    )  # fmt: skip
+    if not candidates:
+        return
+    held = pending_run_ids()
+    for run in candidates:
+        if held is None or run.pk not in held:
+            enqueue(run)
+            report.reenqueued.append(run.pk)
+
+
+def _announce(run_id: int) -> None:
+    run = Run.objects.get(pk=run_id)
+    for receiver, response in run_finished.send_robust(sender=Run, run=run):
+        if isinstance(response, Exception):
+            log.error("run_finished receiver %r failed for run %s: %r", receiver, run_id, response)
