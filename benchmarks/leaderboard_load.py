@@ -155,18 +155,31 @@ def load_data(args: argparse.Namespace) -> None:
     user = get_user_model().objects.create_user("bench", password="bench-password-1234")  # noqa: S106
     budget, batch = 200 * 2048, 2048
     envs = Environment.objects.bulk_create(
-        Environment(slug=slug, gym_id=gym, budget_steps=budget, random_return=rnd, reference_return=ref,
-                    min_seeds=args.seeds, eval_episodes=10)
+        Environment(
+            slug=slug,
+            gym_id=gym,
+            budget_steps=budget,
+            random_return=rnd,
+            reference_return=ref,
+            min_seeds=args.seeds,
+            eval_episodes=10,
+        )
         for slug, gym, rnd, ref in ENVS[: args.envs]
     )
     base = TRPOConfig().to_dict()
     configs = TrainerConfig.objects.bulk_create(
         TrainerConfig(
-            name=f"trpo-{i:04d}", owner=user, is_default=(i == 0),
-            params={**base, "max_kl": float(rng.choice([0.005, 0.01, 0.02, 0.05])),
-                    "gamma": float(rng.choice([0.98, 0.99, 0.995])), "gae_lambda": float(rng.choice([0.9, 0.95, 0.97])),
-                    "hidden_sizes": [int(rng.choice([32, 64, 128]))] * 2,
-                    "activation": str(rng.choice(["tanh", "relu"]))},
+            name=f"trpo-{i:04d}",
+            owner=user,
+            is_default=(i == 0),
+            params={
+                **base,
+                "max_kl": float(rng.choice([0.005, 0.01, 0.02, 0.05])),
+                "gamma": float(rng.choice([0.98, 0.99, 0.995])),
+                "gae_lambda": float(rng.choice([0.9, 0.95, 0.97])),
+                "hidden_sizes": [int(rng.choice([32, 64, 128]))] * 2,
+                "activation": str(rng.choice(["tanh", "relu"])),
+            },
         )
         for i in range(args.configs)
     )

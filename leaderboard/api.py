@@ -7,6 +7,7 @@ runs a fixed number of queries: one count and one slice per list.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +23,7 @@ from leaderboard.pagecache import digest
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run, RunMetric
 
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_RUN_UPDATES = 5000
@@ -52,9 +54,7 @@ class _KnownCountPaginator(Paginator):
         return self.known_count
 
 
-def paginate(
-    request: HttpRequest, qs: QuerySet[Any], serialize: Any, *, count_key: str | None = None
-) -> JsonResponse:
+def paginate(request: HttpRequest, qs: QuerySet[Any], serialize: Any, *, count_key: str | None = None) -> JsonResponse:
     """One page of ``qs`` as JSON, with absolute links to the neighbouring pages.
 
     With ``count_key``, the total is cached under that key (the caller puts a version in it) for COUNT_SECONDS:
@@ -170,9 +170,11 @@ def runs(request: HttpRequest) -> JsonResponse:
     """Runs, newest first; filter with ``?environment=<slug>``, ``?config=<id>``, ``?status=<status>``."""
     qs = Run.objects.order_by("-pk").values(*RUN_VALUES)
     if slug := request.GET.get("environment"):
+        if not _SLUG.fullmatch(slug):  # e.g. a NUL byte, which PostgreSQL refuses in a query (was a 500)
+            return _error(400, "environment must be an environment's slug")
         qs = qs.filter(environment__slug=slug)
     if config := request.GET.get("config"):
-        if not config.isdigit():
+        if not (config.isascii() and config.isdigit()):  # "²".isdigit() is True, int("²") raises (was a 500)
             return _error(400, "config must be an integer id")
         qs = qs.filter(config_id=int(config))
     if status := request.GET.get("status"):

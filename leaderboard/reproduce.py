@@ -15,6 +15,7 @@ from django.db import transaction
 from leaderboard.models import LeaderboardEntry
 from web.catalog.models import TrainerConfig
 from web.runs.models import ACTIVE_STATUSES, Run
+from web.runs.quotas import QuotaExceeded, check_quota
 from web.runs.services import enqueue, queue_for
 
 
@@ -40,6 +41,11 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
         trpo = config.trpo_config()
     except ConfigError as exc:  # params stored under an older trainer that no longer validate
         raise ReproduceRefused(f"This config no longer validates: {exc}") from exc
+    total_steps = steps_for_budget(trpo, env.budget_steps)
+    try:  # a reproduction is a submission like any other: the same quotas apply
+        check_quota(owner, len(seeds), total_steps)
+    except QuotaExceeded as exc:
+        raise ReproduceRefused(str(exc)) from exc
     runs = [
         Run.objects.create(
             config=config,
@@ -47,7 +53,7 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
             seed=seed,
             owner=owner,
             queue=queue_for(trpo.device),
-            total_steps=steps_for_budget(trpo, env.budget_steps),
+            total_steps=total_steps,
         )
         for seed in seeds
     ]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from leaderboard.ranking import Candidate, rank
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from leaderboard.ranking import Candidate, overlaps, rank
 
 
 def c(key: str, mean: float, low: float, high: float, n: int = 5, min_seeds: int = 3) -> Candidate:
@@ -65,3 +68,32 @@ def test_it_breaks_equal_means_by_the_narrower_interval() -> None:
     cands = [c("wide", 5, 0, 10), c("narrow", 5, 4, 6)]
     assert [r.key for r in rank(cands)] == ["narrow", "wide"]
     assert {r.rank for r in rank(cands)} == {1}
+
+
+@st.composite
+def candidates(draw: st.DrawFn) -> list[Candidate]:
+    out = []
+    for i in range(draw(st.integers(0, 12))):
+        mean = draw(st.floats(-100, 100, allow_nan=False))
+        half = draw(st.floats(0, 30, allow_nan=False))
+        out.append(c(f"k{i}", mean, mean - half, mean + half, n=draw(st.integers(1, 5))))
+    return out
+
+
+@given(candidates())
+@settings(max_examples=200, deadline=None)
+def test_it_keeps_its_invariants(cands: list[Candidate]) -> None:
+    ranked = rank(cands)
+    by_key = {x.key: x for x in cands}
+    assert sorted(r.key for r in ranked) == sorted(x.key for x in cands)
+    numbered = [r for r in ranked if r.rank is not None]
+    assert all(r.provisional == (r.rank is None) for r in ranked)
+    assert [r.rank for r in numbered] == sorted(r.rank for r in numbered)  # display order follows rank
+    assert numbered == ranked[: len(numbered)]  # provisional entries come last
+    for position, r in enumerate(numbered, start=1):
+        assert r.rank <= position  # competition ranking: a rank never exceeds the position
+        group = [g for g in numbered if g.rank == r.rank]
+        leader = by_key[group[0].key]
+        assert r.tied == (len(group) > 1)
+        assert overlaps(by_key[r.key], leader)
+        assert all(by_key[g.key].mean <= leader.mean for g in group)

@@ -169,3 +169,16 @@ def test_it_ignores_runs_without_a_finite_final_score(make_env, make_config, mak
     Run.objects.filter(pk=runs[0].pk).update(final_return_mean=float("nan"))
     entry = services.refresh_entry(cfg.pk, env.pk)
     assert entry.seeds == [1, 2] and entry.score_mean == pytest.approx(2.5)
+
+
+def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, django_capture_on_commit_callbacks):
+    from web.runs.signals import run_deleted
+
+    env, cfg = make_env(), make_config()
+    runs = make_runs(cfg, env, [1.0, 2.0])
+    services.refresh_entry(cfg.pk, env.pk)
+    run = runs[1]
+    run.delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        run_deleted.send(sender=Run, run=run)
+    assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0]

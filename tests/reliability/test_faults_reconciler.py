@@ -90,7 +90,9 @@ def test_it_finds_run_ids_in_a_filesystem_broker(tmp_path: Path) -> None:
     folder = tmp_path / "queue"
     folder.mkdir()
     app = Celery("probe", broker="filesystem://", set_as_current=False)
-    app.conf.broker_transport_options = {"data_folder_in": str(folder), "data_folder_out": str(folder)}
+    app.conf.broker_transport_options = {
+        "data_folder_in": str(folder), "data_folder_out": str(folder), "control_folder": str(tmp_path / "control"),
+    }  # fmt: skip
     app.send_task("runs.train_run", args=[41], queue="cpu")
     app.send_task("runs.train_run", args=[42], queue="gpu")
     app.send_task("runs.reconcile", queue="cpu")
