@@ -133,6 +133,20 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
+
+# --- Cache: rendered leaderboard pages and login rate-limit counters -------------------------------------------
+def caches_for(url: str) -> dict[str, dict[str, str]]:
+    """Redis when CACHE_URL is set, so every web process shares one cache (and one rate-limit count); otherwise
+    each process keeps its own in memory, which is right for the single-process local default."""
+    if url:
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
+                            "KEY_PREFIX": "trustboard"}}  # fmt: skip
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+CACHE_URL = env_str("CACHE_URL", "")
+CACHES = caches_for(CACHE_URL)
+
 # --- Celery (read by web/celery.py through the CELERY_ namespace) ---------------------------------------------
 BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

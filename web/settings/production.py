@@ -11,6 +11,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 # Production runs on PostgreSQL and Redis: SQLite and the filesystem broker cannot be shared between machines.
 DATABASE_URL = env_str("DATABASE_URL")
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL")
+# Several gunicorn processes must share page caches and login rate limits: the broker's Redis unless told otherwise.
+CACHE_URL = env_str("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHES = caches_for(CACHE_URL)  # noqa: F405
 
 # TLS is usually terminated by a proxy in front of gunicorn; it must set X-Forwarded-Proto.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
