@@ -47,6 +47,15 @@ class WorkerProcess:
                 raise AssertionError(f"worker finished {self.tasks_done()} of {count} tasks:\n{self.output()[-3000:]}")
             time.sleep(0.2)
 
+    def wait_for_task(self, task_id: str, timeout: float = 60.0) -> None:
+        """Wait until the task with this id has finished (its receivers included)."""
+        pattern = rf"Task runs\.train_run\[{re.escape(task_id)}\] succeeded"
+        deadline = time.monotonic() + timeout
+        while not re.search(pattern, self.output()):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"worker did not finish task {task_id}:\n{self.output()[-3000:]}")
+            time.sleep(0.2)
+
 
 def start_worker(env: dict[str, str], log: Path, *, queues: str = "cpu", timeout: float = 90.0) -> WorkerProcess:
     """Start a worker the way deployments do (prefork, concurrency 1) and wait until it says it is ready."""

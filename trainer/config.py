@@ -251,7 +251,12 @@ def _check_value(f: dataclasses.Field[Any], value: Any) -> None:
 def _check_number(f: dataclasses.Field[Any], value: Any) -> None:
     m = f.metadata
     spec = FieldSpec(f.name, _kind(f), None, "", m["low"], m["high"], m["low_open"], m["high_open"], None)
-    if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
+    # isnan only on floats: math.isnan(10**400) raises OverflowError (a 500 found by the web form fuzz).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or (isinstance(value, float) and math.isnan(value))
+    ):
         raise ConfigError(f.name, f"must be a number in {spec.range_text}, not {value!r}")
     low, high = m["low"], m["high"]
     too_low = low is not None and (value <= low if m["low_open"] else value < low)

@@ -45,11 +45,11 @@ def test_it_fails_a_run_at_its_soft_time_limit(transactional_db: None, live_work
 
 def test_it_records_a_hard_time_limit_kill_on_the_row(transactional_db: None, live_worker: Any) -> None:
     run = long_run()
-    done = live_worker.tasks_done()
     train_run.apply_async(args=[run.pk], queue="cpu", time_limit=3)
     run = final(run, timeout=60)
-    # A killed task logs no success; a probe message (no such run) shows the worker has moved on and the
-    # receivers of the failed run are done, before the test database is flushed.
-    train_run.apply_async(args=[0], queue="cpu")
-    live_worker.wait_until_done(done + 1)
+    # The run is failed by the worker's main process (``on_failure``) while its killed child may still log a
+    # success of its own; a probe message (no such run) queued behind it shows the worker has moved on, so the
+    # test database is not flushed under the probe or the failed run's receivers.
+    probe = train_run.apply_async(args=[0], queue="cpu")
+    live_worker.wait_for_task(probe.id)
     assert run.status == RunStatus.FAILED and "TimeLimitExceeded" in run.error, run.error

@@ -6,33 +6,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from trainer import TRPOConfig, describe_fields
+from form_data import config_form_data  # noqa: F401  (re-exported for the web tests)
+
+from trainer import TRPOConfig
 
 PASSWORD = "correct-horse-battery-staple"
 # One update is 256 steps; 2048 steps are 8 updates: a couple of seconds on one core.
 TINY_PARAMS = TRPOConfig(
     n_steps=256, value_minibatch_size=64, value_epochs=2, hidden_sizes=(16,), value_hidden_sizes=(16,), device="cpu"
 ).to_dict()
-
-
-def config_form_data(**overrides: Any) -> dict[str, Any]:
-    """A complete, valid POST for the config form (the trainer's defaults), with overrides."""
-    data: dict[str, Any] = {"name": "my-config", "description": ""}
-    for spec in describe_fields():
-        value = spec.default
-        if spec.kind == "int_list":
-            value = ", ".join(str(v) for v in value)
-        elif spec.kind == "bool":
-            if not value:
-                continue  # an unchecked box is absent from a POST
-            value = "on"
-        data[spec.name] = value
-    for key, value in overrides.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return data
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:

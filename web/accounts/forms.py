@@ -1,11 +1,12 @@
-"""The log-in form with rate limiting (see :mod:`web.accounts.ratelimit`)."""
+"""The log-in and password-change forms, rate limited (see :mod:`web.accounts.ratelimit`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
+from django.http import HttpRequest
 
 from web.accounts import ratelimit
 
@@ -37,3 +38,31 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
     @property
     def is_rate_limited(self) -> bool:
         return any(e.code == RATE_LIMITED for e in self.non_field_errors().as_data())
+
+
+class RateLimitedPasswordChangeForm(PasswordChangeForm):
+    """Guessing the old password is guessing a password: it shares the log-in counters of the user's name.
+
+    Why: otherwise a stolen session could brute-force the account's password through this form and keep the
+    account after the session ends.
+    """
+
+    def __init__(self, user: Any, *args: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+        self.request = request
+        super().__init__(user, *args, **kwargs)
+
+    def clean_old_password(self) -> str:
+        username = self.user.get_username()
+        address = ratelimit.client_address(self.request) if self.request is not None else "unknown"
+        lockout = ratelimit.check(username, address)
+        if lockout is not None:
+            raise forms.ValidationError(lockout.message, code=RATE_LIMITED)
+        try:
+            return super().clean_old_password()
+        except forms.ValidationError:
+            ratelimit.record_failure(username, address)
+            raise
+
+    @property
+    def is_rate_limited(self) -> bool:
+        return any(e.code == RATE_LIMITED for e in self.errors.as_data().get("old_password", []))

@@ -1,0 +1,131 @@
+"""Log-in attempts are rate limited per username and per client address (web/accounts/ratelimit.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from actors import PASSWORD, make_user
+from django.core.cache import cache
+from django.test import Client
+from django.urls import reverse
+
+URL = reverse("accounts:login")
+LIMIT = 5
+
+
+@pytest.fixture(autouse=True)
+def _limits(settings: Any) -> Iterator[None]:
+    settings.TRUSTBOARD_LOGIN_MAX_FAILURES = LIMIT
+    settings.TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP = 20
+    settings.TRUSTBOARD_LOGIN_WINDOW_SECONDS = 15 * 60
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def attempt(client: Client, username: str, password: str, address: str = "10.0.0.1") -> Any:
+    return client.post(URL, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+def fail(client: Client, username: str, times: int, address: str = "10.0.0.1") -> None:
+    for _ in range(times):
+        response = attempt(client, username, "wrong-password", address)
+        assert response.status_code == 200 and not response.wsgi_request.user.is_authenticated
+
+
+def test_it_locks_a_username_out_after_five_failures_even_with_the_right_password(client: Client, db: None) -> None:
+    make_user("alice")
+    fail(client, "alice", LIMIT)
+    response = attempt(client, "alice", PASSWORD)
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+def test_it_says_why_and_for_how_long(client: Client, db: None) -> None:
+    make_user("alice")
+    fail(client, "alice", LIMIT)
+    body = attempt(client, "alice", PASSWORD).content.decode()
+    assert "Too many failed log-in attempts for this username" in body
+    assert "Try again in 15 minutes" in body
+
+
+def test_it_locks_the_username_from_every_address(client: Client, db: None) -> None:
+    make_user("alice")
+    for i in range(LIMIT):
+        fail(client, "alice", 1, address=f"10.0.1.{i}")
+    assert attempt(client, "alice", PASSWORD, address="10.9.9.9").status_code == 429
+
+
+def test_it_leaves_other_users_alone(client: Client, db: None) -> None:
+    make_user("alice"), make_user("bob")
+    fail(client, "alice", LIMIT, address="10.0.0.1")
+    response = attempt(Client(), "bob", PASSWORD, address="10.0.0.2")
+    assert response.status_code == 302 and response.url == reverse("runs:mine")
+
+
+def test_it_locks_an_address_that_guesses_at_many_usernames(client: Client, db: None) -> None:
+    make_user("victim")
+    for i in range(20):
+        fail(client, f"guess{i}", 1, address="10.6.6.6")
+    response = attempt(client, "victim", PASSWORD, address="10.6.6.6")
+    assert response.status_code == 429 and "your network address" in response.content.decode()
+    # The victim, from their own address, is not punished for the attacker's guesses.
+    assert attempt(Client(), "victim", PASSWORD, address="10.0.0.7").status_code == 302
+
+
+def test_it_resets_the_username_counter_on_success(client: Client, db: None) -> None:
+    make_user("alice")
+    fail(client, "alice", LIMIT - 1)
+    assert attempt(client, "alice", PASSWORD).status_code == 302
+    client.post(reverse("accounts:logout"))
+    fail(client, "alice", LIMIT - 1)  # a fresh count: four more failures do not lock
+    assert attempt(client, "alice", PASSWORD).status_code == 302
+
+
+def test_it_treats_usernames_case_insensitively_for_counting(client: Client, db: None) -> None:
+    make_user("alice")
+    for name in ["alice", "ALICE", "Alice", " alice", "aLiCe"]:
+        fail(client, name, 1)
+    assert attempt(client, "alice", PASSWORD).status_code == 429
+
+
+def test_it_lets_the_user_in_again_once_the_window_has_passed(client: Client, db: None, settings: Any) -> None:
+    settings.TRUSTBOARD_LOGIN_WINDOW_SECONDS = 1
+    make_user("alice")
+    fail(client, "alice", LIMIT)
+    assert attempt(client, "alice", PASSWORD).status_code == 429
+    time.sleep(1.2)
+    assert attempt(client, "alice", PASSWORD).status_code == 302
+
+
+def test_it_does_not_count_locked_out_attempts_towards_a_longer_lock(client: Client, db: None, settings: Any) -> None:
+    settings.TRUSTBOARD_LOGIN_WINDOW_SECONDS = 1
+    make_user("alice")
+    fail(client, "alice", LIMIT)
+    for _ in range(10):
+        assert attempt(client, "alice", "wrong-password").status_code == 429
+    time.sleep(1.2)
+    assert attempt(client, "alice", PASSWORD).status_code == 302
+
+
+def change_password(client: Client, old: str, address: str = "10.0.0.1") -> Any:
+    new = "An0ther-secret-pass!"
+    data = {"old_password": old, "new_password1": new, "new_password2": new}
+    return client.post(reverse("accounts:password_change"), data, REMOTE_ADDR=address)
+
+
+def test_it_rate_limits_guessing_the_old_password_on_the_password_change_form(client: Client, db: None) -> None:
+    """A stolen session must not be a way to brute-force the password itself."""
+    user = make_user("alice")
+    client.force_login(user)
+    for _ in range(LIMIT):
+        assert change_password(client, "wrong-password").status_code == 200
+    response = change_password(client, PASSWORD)
+    assert response.status_code == 429 and "Too many failed log-in attempts" in response.content.decode()
+    user.refresh_from_db()
+    assert user.check_password(PASSWORD)
+    # The same counters: the log-in form is locked for alice too.
+    assert attempt(Client(), "alice", PASSWORD, address="10.0.0.9").status_code == 429
