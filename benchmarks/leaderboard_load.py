@@ -9,8 +9,8 @@ What it does, in order:
    runs) and reports how long that took;
 4. starts gunicorn (production settings, DEBUG off) on 127.0.0.1 and, for each leaderboard page, runs
    ``wrk`` with 32 connections and a Lua script that reports the 50th/95th/99th latency percentiles;
-5. prints a Markdown table and writes it, with the command and the machine, to
-   ``benchmarks/results/leaderboard_load.md``.
+5. prints a Markdown table and writes it, with the command and the machine, into its section of
+   ``BENCHMARKS.md`` (other sections are kept).
 
 Usage (from the repository root; needs PostgreSQL on 127.0.0.1:5432 as ``postgres`` and ``wrk``)::
 
@@ -40,9 +40,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
+from markdown_sections import BENCHMARKS_MD, write_section  # beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results" / "leaderboard_load.md"
+SECTION_HEADING = "## Leaderboard under load"
 TARGET_P95_MS = 150.0
 WRK_SCRIPT = """
 done = function(summary, latency, requests)
@@ -95,7 +96,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=32, help="concurrent wrk connections")
     parser.add_argument("--threads", type=int, default=2, help="wrk threads")
     parser.add_argument("--duration", type=int, default=15, help="seconds per page")
-    parser.add_argument("--no-write", action="store_true", help=f"do not write {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--no-write", action="store_true", help="do not write BENCHMARKS.md")
     return parser.parse_args()
 
 
@@ -353,7 +354,7 @@ def write_results(args: argparse.Namespace, results: list[Result], recompute_s: 
     script_name = str(script.relative_to(ROOT)) if script.is_absolute() else sys.argv[0]
     command = " ".join(["python", script_name, *sys.argv[1:]])
     recompute_line = f"{recompute_s:.1f} s" if recompute_s is not None else "not rerun (--skip-recompute)"
-    text = f"""# Leaderboard load benchmark
+    text = f"""{SECTION_HEADING}
 
 Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {machine()}; PostgreSQL, wrk and gunicorn share the machine
 (1-minute load average when the measurements started: {load:.2f}; other work on the machine adds to it).
@@ -374,9 +375,8 @@ Command (from the repository root):
 {table(results)}
 """
     if not args.no_write:
-        RESULTS.parent.mkdir(parents=True, exist_ok=True)
-        RESULTS.write_text(text)
-        print(f"wrote {RESULTS.relative_to(ROOT)}")
+        write_section(BENCHMARKS_MD, SECTION_HEADING, text)
+        print(f"wrote its section of {BENCHMARKS_MD.relative_to(ROOT)}")
     return text
 
 
