@@ -43,12 +43,15 @@ if [ -z "${WORKER_QUEUES:-}" ]; then
     fi
 fi
 log "starting a Celery worker on queue(s) $WORKER_QUEUES (${CELERY_BROKER_URL:-filesystem broker under var/broker}); log: var/log/worker.log"
-# -B embeds the beat scheduler, which runs the reconciler (docs/RELIABILITY.md) every minute.
-"$PY" -m celery -A web worker -B -Q "$WORKER_QUEUES" -c 1 -l info -n "local-$$@%h" >var/log/worker.log 2>&1 &
+"$PY" -m celery -A web worker -Q "$WORKER_QUEUES" -c 1 -l info -n "local-$$@%h" >var/log/worker.log 2>&1 &
 WORKER_PID=$!
+# The scheduler and the reconciler (docs/RELIABILITY.md) in a small worker of their own, on the control queue:
+# behind a training run they would wait until it ends.
+"$PY" -m celery -A web worker -B -Q control -c 1 -l info -n "control-$$@%h" >var/log/control.log 2>&1 &
+CONTROL_PID=$!
 WEB_PID=""
 stop_all() {
-    for pid in $WEB_PID $WORKER_PID; do
+    for pid in $WEB_PID $WORKER_PID $CONTROL_PID; do
         if kill -0 "$pid" 2>/dev/null; then
             kill -TERM "$pid" 2>/dev/null || true
             wait "$pid" 2>/dev/null || true
@@ -72,4 +75,4 @@ EOF
 WEB_PID=$!
 # Background children and `wait -n` let a signal to this script interrupt at once (bash defers traps while a
 # foreground child runs); if either process dies, the other is stopped too.
-wait -n "$WORKER_PID" "$WEB_PID" || true
+wait -n "$WORKER_PID" "$CONTROL_PID" "$WEB_PID" || true

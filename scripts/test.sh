@@ -6,6 +6,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/bootstrap.sh
 source scripts/services.sh
 
+export TRUSTBOARD_REQUIRE_BROWSER=1  # browser tests fail, not skip, without Chromium
+
 ruff check .
 mypy trainer
-python -m pytest "$@"
+status=0
+python -m pytest "$@" || status=$?
+# pytest exits 5 when it collected nothing (a typo in a path or -k): never let that pass for a green run.
+[ "$status" != 5 ] || echo "pytest ran no tests (exit 5): check the arguments; this counts as a failure" >&2
+exit "$status"

@@ -20,7 +20,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# scripts/services.sh installs Chromium and exports its path; CHROMIUM_PATH is the older name, still honoured.
+CHROMIUM = os.environ.get("TRUSTBOARD_CHROMIUM") or os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+# Set by scripts/test.sh (the README's test command): there a missing browser is a failure, never a silent skip.
+REQUIRE_BROWSER = os.environ.get("TRUSTBOARD_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
@@ -140,7 +143,10 @@ def spawn_worker() -> Iterator[Any]:
 def chromium() -> Iterator[Any]:
     """Headless Chromium driven by Playwright (the system browser at /usr/bin/chromium, no download)."""
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"Chromium not found at {CHROMIUM}; set CHROMIUM_PATH")
+        message = f"Chromium not found at {CHROMIUM}; install it or set TRUSTBOARD_CHROMIUM"
+        if REQUIRE_BROWSER:
+            pytest.fail(message)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between browser

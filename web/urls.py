@@ -6,6 +6,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from web.accounts.forms import RateLimitedAdminAuthenticationForm
+
+admin.site.login_form = RateLimitedAdminAuthenticationForm  # same lockout as the site's log-in
+
 urlpatterns = [
     path("accounts/", include("web.accounts.urls")),
     path("", include("web.catalog.urls")),

@@ -12,6 +12,7 @@ import pytest
 from celery import Celery
 from django.contrib.auth.models import User
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 from fault_support import PrivateRedis
 
@@ -145,3 +146,49 @@ def test_a_diverging_run_fails_with_its_reason_and_the_worker_carries_on(
         gym.registry.pop("TrustboardExplodes-v0")
     good = _run(pair)
     assert execute_run(good.pk, host="here:1") == RunStatus.SUCCEEDED, "the same worker process is healthy"
+
+
+@override_settings(TRUSTBOARD_REQUEUE_AFTER=60)
+def test_it_publishes_queued_runs_whose_message_never_left(pair: Any) -> None:
+    never_sent = _run(pair)  # the web process died between commit and publishing: enqueued_at stays NULL
+    Run.objects.filter(pk=never_sent.pk).update(created_at=timezone.now() - timedelta(minutes=5))
+    just_submitted = _run(pair)  # its on-commit hook may still be running: leave it alone
+
+    report = reconcile()
+
+    assert report.reenqueued == [never_sent.pk]
+    never_sent.refresh_from_db()
+    just_submitted.refresh_from_db()
+    assert never_sent.status == RunStatus.QUEUED and never_sent.enqueued_at is not None
+    assert just_submitted.enqueued_at is None
+
+
+def test_a_broker_that_refuses_a_submission_loses_no_run(
+    pair: Any, client: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Publishing fails for every seed (the broker is down): the request still succeeds, every row stays queued and
+    stamped, and the reconciler publishes them once the broker is back."""
+    from kombu.exceptions import OperationalError
+
+    from web.runs.tasks import train_run
+
+    user, config, env = pair
+    published: list[int] = []
+
+    def broker_down(*args: Any, **kwargs: Any) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(train_run, "apply_async", broker_down)
+    client.force_login(user)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("runs:submit"), {"config": config.pk, "environment": env.pk, "seeds": 3})
+    assert response.status_code == 302
+    runs = list(Run.objects.filter(config=config).order_by("seed"))
+    assert [r.status for r in runs] == [RunStatus.QUEUED] * 3
+    assert all(r.enqueued_at is not None for r in runs), "every seed tried to publish, not just the first"
+
+    monkeypatch.setattr(train_run, "apply_async", lambda args, **kwargs: published.append(args[0]))
+    Run.objects.filter(config=config).update(enqueued_at=timezone.now() - timedelta(hours=1))
+    with override_settings(TRUSTBOARD_REQUEUE_AFTER=60):
+        report = reconcile()
+    assert sorted(report.reenqueued) == sorted(published) == [r.pk for r in runs]

@@ -129,3 +129,15 @@ def test_it_rate_limits_guessing_the_old_password_on_the_password_change_form(cl
     assert user.check_password(PASSWORD)
     # The same counters: the log-in form is locked for alice too.
     assert attempt(Client(), "alice", PASSWORD, address="10.0.0.9").status_code == 429
+
+
+def test_it_locks_the_admin_log_in_too(client: Client, db: None) -> None:
+    staff = make_user("root")
+    staff.is_staff = True
+    staff.save()
+    admin_login = reverse("admin:login")
+    for _ in range(LIMIT):
+        client.post(admin_login, {"username": "root", "password": "wrong-password"}, REMOTE_ADDR="10.0.0.9")
+    response = client.post(admin_login, {"username": "root", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+    assert "_auth_user_id" not in client.session
+    assert "Too many failed log-in attempts" in response.content.decode()

@@ -51,11 +51,15 @@ def test_it_stops_between_updates_when_asked() -> None:
     assert seen == [1.0, 2.0]
 
 
-class _NaNObservationEnv(gym.Env):
-    """Returns a NaN observation after a few steps: a broken simulator."""
+class _BrokenEnv(gym.Env):
+    """A broken simulator: after a few steps it returns NaN observations, infinite rewards, or rewards so large
+    that the value regression overflows."""
 
     observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
     action_space = gym.spaces.Discrete(2)
+
+    def __init__(self, fault: str = "nan_obs") -> None:
+        self.fault = fault
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):  # type: ignore[override]
         super().reset(seed=seed)
@@ -64,17 +68,24 @@ class _NaNObservationEnv(gym.Env):
 
     def step(self, action):  # type: ignore[override]
         self.t += 1
-        obs = np.full(2, np.nan if self.t > 50 else 0.1, np.float32)
-        return obs, 1.0, False, self.t >= 200, {}
+        broken = self.t > 50
+        obs = np.full(2, np.nan if broken and self.fault == "nan_obs" else 0.1, np.float32)
+        reward = {"inf_reward": np.inf, "huge_reward": 1e200}.get(self.fault, 1.0) if broken else 1.0
+        return obs, reward, False, self.t >= 200, {}
 
 
-def test_it_fails_with_a_clear_reason_when_training_diverges() -> None:
-    gym.register("TrustboardTestNaN-v0", entry_point=_NaNObservationEnv)
+@pytest.mark.parametrize(
+    ("fault", "reason"),
+    [("nan_obs", "observations contain NaN"), ("inf_reward", "rewards contain NaN or infinity"),
+     ("huge_reward", "value loss contain NaN or infinity")],
+)  # fmt: skip
+def test_it_fails_with_a_clear_reason_when_training_diverges(fault: str, reason: str) -> None:
+    gym.register("TrustboardTestBroken-v0", entry_point=_BrokenEnv)
     try:
-        with pytest.raises(TrainingDiverged, match="observations contain NaN"):
-            train(TINY, "TrustboardTestNaN-v0", total_steps=512, seed=0)
+        with pytest.raises(TrainingDiverged, match=reason):
+            train(TINY, "TrustboardTestBroken-v0", env_kwargs={"fault": fault}, total_steps=512, seed=0)
     finally:
-        gym.registry.pop("TrustboardTestNaN-v0")
+        gym.registry.pop("TrustboardTestBroken-v0")
 
 
 def test_it_refuses_cuda_where_there_is_none() -> None:

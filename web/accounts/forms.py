@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm, PasswordChangeForm
 from django.http import HttpRequest
 
@@ -38,6 +39,11 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
     @property
     def is_rate_limited(self) -> bool:
         return any(e.code == RATE_LIMITED for e in self.non_field_errors().as_data())
+
+
+class RateLimitedAdminAuthenticationForm(RateLimitedAuthenticationForm, AdminAuthenticationForm):
+    """The admin's log-in (staff only), sharing the same counters: otherwise /admin/login/ is an open door for
+    guessing the passwords that matter most."""
 
 
 class RateLimitedPasswordChangeForm(PasswordChangeForm):

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 
 from web.runs.broker import pending_run_ids
@@ -83,7 +84,9 @@ def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
     waited = now - timedelta(seconds=settings.TRUSTBOARD_REQUEUE_AFTER)
     candidates = list(
         Run.objects.select_related("environment").filter(status=RunStatus.QUEUED, cancel_requested=False)
-        .exclude(pk__in=report.requeued_lost).filter(enqueued_at__lt=waited).order_by("pk")
+        .exclude(pk__in=report.requeued_lost)
+        # enqueued_at is NULL when the web process died between commit and publishing: the row is all there is.
+        .filter(Q(enqueued_at__lt=waited) | Q(enqueued_at__isnull=True, created_at__lt=waited)).order_by("pk")
     )  # fmt: skip
     if not candidates:
         return

@@ -77,7 +77,9 @@ def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Env
         for i in range(n_seeds)
     ]
     for run in runs:
-        transaction.on_commit(lambda run=run: enqueue(run))
+        # robust: a broker that is down must neither fail the request (the rows are committed) nor stop the other
+        # seeds' messages; a run whose message never left is published again by the reconciler.
+        transaction.on_commit(lambda run=run: enqueue(run), robust=True)
     return runs
 
 

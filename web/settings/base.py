@@ -200,13 +200,17 @@ TRUSTBOARD_MAX_ATTEMPTS = env_int("TRUSTBOARD_MAX_ATTEMPTS", 3, minimum=1)
 TRUSTBOARD_REQUEUE_AFTER = env_int("TRUSTBOARD_REQUEUE_AFTER", 60, minimum=0)
 # How long a worker keeps retrying when the database is unreachable mid-run.
 TRUSTBOARD_DB_RETRY_SECONDS = env_float("TRUSTBOARD_DB_RETRY_SECONDS", 120.0, minimum=0.0)
-# The reconciler runs this often under Celery beat (`celery -A web worker -B`, or a separate `celery -A web beat`).
+# The reconciler runs this often under Celery beat. Its messages go to their own `control` queue, served by a
+# small worker of its own (`celery -A web worker -B -Q control`): on the training queue they would wait behind
+# every queued run (prefetch 1, one run at a time), which is exactly when recovery is needed. A message that
+# could not run before the next one was sent expires instead of piling up.
 TRUSTBOARD_RECONCILE_EVERY = env_int("TRUSTBOARD_RECONCILE_EVERY", 60, minimum=1)
+CONTROL_QUEUE = "control"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-runs": {
         "task": "runs.reconcile",
         "schedule": float(TRUSTBOARD_RECONCILE_EVERY),
-        "options": {"queue": "cpu"},
+        "options": {"queue": CONTROL_QUEUE, "expires": float(TRUSTBOARD_RECONCILE_EVERY)},
     },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
