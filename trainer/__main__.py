@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.func(args))
-    except (ConfigError, CheckpointError, TrainingDiverged, ValueError, RuntimeError) as exc:
+    except (ConfigError, CheckpointError, TrainingDiverged, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

@@ -201,8 +201,17 @@ def _fmt(x: float | None) -> str:
     return f"{x:g}"
 
 
+def _range_of(f: dataclasses.Field[Any]) -> str:
+    m = f.metadata
+    spec = FieldSpec(f.name, _kind(f), None, "", m["low"], m["high"], m["low_open"], m["high_open"], m["choices"])
+    return f" in {spec.range_text}" if spec.range_text and not m["choices"] else ""
+
+
 def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
-    """Accept JSON's types only: ints for floats are fine, but bools are not numbers and strings are not lists."""
+    """Accept JSON's types only: ints for floats are fine, but bools are not numbers and strings are not lists.
+
+    Even a wrong type gets the allowed range in its message, so one error tells the user what to write.
+    """
     kind = _kind(f)
     if kind == "bool":
         if not isinstance(value, bool):
@@ -212,18 +221,18 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
         if isinstance(value, bool) or not isinstance(value, int):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
-            raise ConfigError(f.name, f"must be an integer, not {value!r}")
+            raise ConfigError(f.name, f"must be an integer{_range_of(f)}, not {value!r}")
         return value
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f.name, f"must be a number, not {value!r}")
+            raise ConfigError(f.name, f"must be a number{_range_of(f)}, not {value!r}")
         return float(value)
     if kind == "choice":
         if not isinstance(value, str):
-            raise ConfigError(f.name, f"must be a string, not {value!r}")
+            raise ConfigError(f.name, f"must be one of {', '.join(f.metadata['choices'])}, not {value!r}")
         return value
     if not isinstance(value, list | tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-        raise ConfigError(f.name, f"must be a list of integers, not {value!r}")
+        raise ConfigError(f.name, f"must be a list of integers, each{_range_of(f)}, not {value!r}")
     return tuple(value)
 
 

@@ -58,6 +58,7 @@ def test_it_requeues_fails_or_cancels_runs_whose_worker_went_silent(pair: Any) -
         run.refresh_from_db()
     assert lost.status == RunStatus.QUEUED and lost.worker_host == "" and lost.enqueued_at is not None
     assert lost_too_often.status == RunStatus.FAILED and "stopped responding" in lost_too_often.error
+    assert lost_too_often.system_failure, "a run we lost does not count against its owner's quota"
     assert cancelled.status == RunStatus.CANCELLED
     assert healthy.status == RunStatus.RUNNING
     assert not reconcile(), "a second pass finds nothing more to do"
@@ -141,6 +142,7 @@ def test_a_diverging_run_fails_with_its_reason_and_the_worker_carries_on(
         assert execute_run(bad.pk, host="here:1") == RunStatus.FAILED
         bad.refresh_from_db()
         assert "TrainingDiverged" in bad.error and "NaN" in bad.error
+        assert not bad.system_failure, "divergence is the run's own doing: it counts against the quota"
         assert not bad.resume_state
     finally:
         gym.registry.pop("TrustboardExplodes-v0")
@@ -148,8 +150,17 @@ def test_a_diverging_run_fails_with_its_reason_and_the_worker_carries_on(
     assert execute_run(good.pk, host="here:1") == RunStatus.SUCCEEDED, "the same worker process is healthy"
 
 
+@pytest.fixture
+def empty_queue() -> None:
+    """Earlier tests leave messages in the test broker; one naming a reused run id would look like a held run."""
+    import redis
+    from django.conf import settings
+
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).delete("cpu")
+
+
 @override_settings(TRUSTBOARD_REQUEUE_AFTER=60)
-def test_it_publishes_queued_runs_whose_message_never_left(pair: Any) -> None:
+def test_it_publishes_queued_runs_whose_message_never_left(pair: Any, empty_queue: None) -> None:
     never_sent = _run(pair)  # the web process died between commit and publishing: enqueued_at stays NULL
     Run.objects.filter(pk=never_sent.pk).update(created_at=timezone.now() - timedelta(minutes=5))
     just_submitted = _run(pair)  # its on-commit hook may still be running: leave it alone
@@ -164,7 +175,11 @@ def test_it_publishes_queued_runs_whose_message_never_left(pair: Any) -> None:
 
 
 def test_a_broker_that_refuses_a_submission_loses_no_run(
-    pair: Any, client: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+    pair: Any,
+    client: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    django_capture_on_commit_callbacks: Any,
+    empty_queue: None,
 ) -> None:
     """Publishing fails for every seed (the broker is down): the request still succeeds, every row stays queued and
     stamped, and the reconciler publishes them once the broker is back."""
@@ -192,3 +207,16 @@ def test_a_broker_that_refuses_a_submission_loses_no_run(
     with override_settings(TRUSTBOARD_REQUEUE_AFTER=60):
         report = reconcile()
     assert sorted(report.reenqueued) == sorted(published) == [r.pk for r in runs]
+
+
+def test_it_tells_our_failures_from_the_runs_own() -> None:
+    from django.db import OperationalError
+
+    from trainer import ConfigError, TrainingDiverged
+    from web.runs.worker import _is_system_failure
+
+    assert _is_system_failure(OperationalError("connection refused"))
+    assert _is_system_failure(OSError(28, "No space left on device"))
+    assert not _is_system_failure(TrainingDiverged("training diverged: rewards contain NaN or infinity"))
+    assert not _is_system_failure(ConfigError("max_kl", "must be in (0, 1], got 5.0"))
+    assert not _is_system_failure(ValueError("the environment refused its kwargs"))

@@ -95,11 +95,20 @@ def test_it_does_not_count_runs_failed_or_cancelled_before_they_started(setup: d
 
 
 def test_it_counts_runs_cancelled_or_failed_after_they_started(setup: dict[str, Any]) -> None:
+    """The user's own doing (a diverging config, a cancel after training began) costs the steps it took."""
     for status in (RunStatus.FAILED, RunStatus.CANCELLED):
         make_run(setup["user"], setup["config"], setup["env"], status=status, started_at=timezone.now(),
                  total_steps=9 * STEPS)  # fmt: skip
     assert quotas.usage(setup["user"]).steps_today == 18 * STEPS
     assert submit(setup, 1).status_code == 429
+
+
+def test_it_does_not_count_runs_the_system_failed_even_after_they_started(setup: dict[str, Any]) -> None:
+    for _ in range(2):
+        make_run(setup["user"], setup["config"], setup["env"], status=RunStatus.FAILED, started_at=timezone.now(),
+                 total_steps=9 * STEPS, system_failure=True)  # fmt: skip
+    assert quotas.usage(setup["user"]).steps_today == 0
+    assert submit(setup, 1).status_code == 302
 
 
 def test_it_counts_only_the_users_own_runs(setup: dict[str, Any]) -> None:

@@ -56,3 +56,19 @@ def test_it_reports_bad_config_without_a_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "max_kl: must be in (0, 1]" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_it_reads_a_config_file_and_reports_a_missing_one_without_a_traceback(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "trainer", "train", "--env", "CartPole-v1", "--steps", "64", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    missing = run("--config", str(tmp_path / "nope.json"), "--out", str(tmp_path / "a"))
+    assert missing.returncode == 2 and "nope.json" in missing.stderr and "Traceback" not in missing.stderr
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"n_steps": 64, "value_minibatch_size": 32, "hidden_sizes": [8], "max_kl": 0.02}))
+    ok = run("--config", str(cfg), "--eval-episodes", "1", "--out", str(tmp_path / "b"))
+    assert ok.returncode == 0, ok.stderr
+    written = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert (written["max_kl"], written["n_steps"], written["hidden_sizes"]) == (0.02, 64, [8])

@@ -96,6 +96,13 @@ def test_it_refuses_cuda_where_there_is_none() -> None:
 
 
 def test_it_trains_box_actions_with_asynchronous_envs() -> None:
+    from trainer.envs import make_vector_env
+
+    envs = make_vector_env("Pendulum-v1", {}, 2, mode="async")
+    try:
+        assert isinstance(envs, gym.vector.AsyncVectorEnv), "vector_mode=async means subprocess envs"
+    finally:
+        envs.close()
     config = TRPOConfig(n_envs=2, n_steps=64, value_minibatch_size=64, value_epochs=1, vector_mode="async")
     result = train(config, "Pendulum-v1", total_steps=256, seed=0)
     assert result.updates == 2

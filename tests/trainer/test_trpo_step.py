@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 
@@ -79,11 +81,22 @@ def test_it_backtracks_when_the_full_step_overshoots() -> None:
     assert stats.expected_gain > 0
 
 
-def test_it_uses_a_subsample_for_the_fisher_when_asked() -> None:
+def test_it_uses_a_subsample_for_the_fisher_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    import trainer.trpo
+
+    seen: list[int] = []
+    original = trainer.trpo.fisher_vector_product_fn
+
+    def recording(actor: Any, obs: torch.Tensor, *args: Any) -> Any:
+        seen.append(obs.shape[0])
+        return original(actor, obs, *args)
+
+    monkeypatch.setattr(trainer.trpo, "fisher_vector_product_fn", recording)
     actor, obs, actions, adv = _batch(GAUSSIAN, 1)
     stats = trpo_step(actor, obs, actions, adv, TrustRegion(0.01, 10, 0.1, 1e-10, 10, 0.8, fisher_subsample=4))
+    assert seen == [-(-obs.shape[0] // 4)], "the Fisher products see every 4th sample only"
     assert stats.step_accepted
-    assert stats.kl <= 0.01
+    assert stats.kl <= 0.01, "the line search still measures the KL on the whole batch"
 
 
 def test_it_measures_the_kl_of_a_log_std_change_against_the_old_log_std() -> None:

@@ -9,11 +9,17 @@ from trainer import TRPOConfig
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.shipped import SHIPPED
 
+REQUIRED = [
+    "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0",
+    "Hopper-v5", "HalfCheetah-v5", "Walker2d-v5", "Swimmer-v5", "InvertedPendulum-v5",
+]  # fmt: skip
+
 
 def test_it_loads_the_catalog_default_config_and_demo_account_idempotently(db: None) -> None:
     call_command("load_catalog", "--demo-password", "demo-pass-123")
     call_command("load_catalog", "--demo-password", "demo-pass-123")
     assert sorted(Environment.objects.values_list("gym_id", flat=True)) == sorted(e.gym_id for e in SHIPPED)
+    assert set(REQUIRED) <= set(Environment.objects.values_list("gym_id", flat=True)), "the catalog users expect"
     hopper = Environment.objects.get(gym_id="Hopper-v5")
     assert (hopper.reference_return, hopper.action_space.startswith("Box")) == (3618.0, True)
     default = TrainerConfig.objects.get(is_default=True)

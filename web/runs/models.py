@@ -80,6 +80,9 @@ class Run(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)
     versions = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
+    # True when the failure was ours (worker lost too often, database or storage down), not the run's own doing
+    # (divergence, time limit): such runs do not count against the owner's quota (web.runs.quotas).
+    system_failure = models.BooleanField(default=False)
     wall_clock_s = models.FloatField(null=True, blank=True)
     steps_per_s = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -43,12 +43,14 @@ def max_steps_per_day() -> int:
     return int(getattr(settings, "TRUSTBOARD_MAX_STEPS_PER_DAY", 20_000_000))
 
 
-def _never_started() -> Q:
-    return Q(started_at__isnull=True, status__in=[RunStatus.FAILED, RunStatus.CANCELLED])
+def _not_counted() -> Q:
+    """Runs that cost the user nothing they chose: failed or cancelled before they started, or failed by us."""
+    never_started = Q(started_at__isnull=True, status__in=[RunStatus.FAILED, RunStatus.CANCELLED])
+    return never_started | Q(status=RunStatus.FAILED, system_failure=True)
 
 
 def _counted_today(owner: AbstractBaseUser, now: datetime) -> QuerySet[Run]:
-    return Run.objects.filter(owner=owner, created_at__gt=now - DAY).exclude(_never_started())
+    return Run.objects.filter(owner=owner, created_at__gt=now - DAY).exclude(_not_counted())
 
 
 def usage(owner: AbstractBaseUser, now: datetime | None = None) -> Usage:

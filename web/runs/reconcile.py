@@ -70,7 +70,7 @@ def _recover_lost_workers(now: datetime, report: Report) -> None:
                 _announce(run.pk)
         elif run.attempts >= settings.TRUSTBOARD_MAX_ATTEMPTS:
             error = f"Its worker stopped responding (last heartbeat {seen}) {run.attempts} times; giving up."
-            if fresh.update(status=RunStatus.FAILED, finished_at=now, error=error):
+            if fresh.update(status=RunStatus.FAILED, finished_at=now, error=error, system_failure=True):
                 report.failed_lost.append(run.pk)
                 _announce(run.pk)
         elif run.requeue(heartbeat_before=deadline):

@@ -52,7 +52,11 @@ def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
     log.info("run %s claimed (attempt %s): %s", run_id, run.attempts, run)
     if run.attempts > settings.TRUSTBOARD_MAX_ATTEMPTS:
         lost = run.attempts - 1
-        retrying(lambda: run.finish(RunStatus.FAILED, error=f"Its worker was lost {lost} times; giving up."))
+        retrying(
+            lambda: run.finish(
+                RunStatus.FAILED, error=f"Its worker was lost {lost} times; giving up.", system_failure=True
+            )
+        )
     else:
         try:
             _train_and_save(run)
@@ -64,7 +68,8 @@ def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
             error = TIME_LIMIT_ERROR if _is_time_limit(exc) else _describe(exc)
             if error != TIME_LIMIT_ERROR:
                 log.exception("run %s failed", run_id)
-            retrying(lambda: run.finish(RunStatus.FAILED, error=error))
+            ours = _is_system_failure(exc)
+            retrying(lambda: run.finish(RunStatus.FAILED, error=error, system_failure=ours))
     if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
         retrying(lambda: discard_resume_state(run))
     _announce(run)
@@ -285,6 +290,15 @@ def _json_safe(metrics: dict[str, Any]) -> dict[str, float | None]:
         number = None if value is None else float(value)
         safe[key] = number if number is not None and math.isfinite(number) else None
     return safe
+
+
+def _is_system_failure(exc: BaseException) -> bool:
+    """A failure of our infrastructure (database, storage, disk) rather than of the run's config or environment."""
+    from django.db import Error as DatabaseError
+
+    from trainer import TrainingDiverged
+
+    return not isinstance(exc, TrainingDiverged) and isinstance(exc, DatabaseError | OSError)
 
 
 def _describe(exc: BaseException) -> str:
