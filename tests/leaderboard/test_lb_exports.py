@@ -59,3 +59,37 @@ def test_it_exports_the_new_board_after_a_refresh(client, board, make_config, ma
     services.refresh_entry(cfg.pk, board["env"].pk)
     assert client.get(url).json()["entries"][0]["config"] == "newcomer v1"
     assert client.get("/api/leaderboards/cartpole/").json()["results"][0]["config"] == "newcomer v1"
+
+
+@pytest.mark.django_db
+def test_exports_run_a_bounded_number_of_queries_whatever_the_board_size(client, board, make_config, make_runs) -> None:
+    from leaderboard import services
+
+    def count_queries() -> dict[str, int]:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        counts = {}
+        for kind, url in [
+            ("env csv", reverse("leaderboard:environment_export", args=["cartpole", "csv"])),
+            ("env json", reverse("leaderboard:environment_export", args=["cartpole", "json"])),
+            ("overall csv", reverse("leaderboard:overall_export", args=["csv"])),
+            ("overall json", reverse("leaderboard:overall_export", args=["json"])),
+        ]:
+            with CaptureQueriesContext(connection) as ctx:
+                assert client.get(url).status_code == 200
+            counts[kind] = len(ctx.captured_queries)
+        return counts
+
+    small = count_queries()
+    for i in range(12):
+        cfg = make_config(name=f"more{i}")
+        make_runs(cfg, board["env"], [float(i), float(i + 1), float(i + 2)])
+        services.refresh_entry(cfg.pk, board["env"].pk, overall=False)
+    services.refresh_overall()
+    from django.core.cache import cache
+
+    cache.clear()
+    large = count_queries()
+    assert all(n <= 4 for n in large.values()), large
+    assert all(large[k] <= small[k] for k in small), (small, large)  # no query per entry

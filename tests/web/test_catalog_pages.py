@@ -38,3 +38,5 @@ def test_it_shows_a_configs_full_json_and_its_versions(client: Client, user: Use
     v2 = TrainerConfig.objects.create(name="cfg", version=2, owner=user, params=TINY_PARAMS, parent=v1)
     html = client.get(v2.get_absolute_url()).content.decode()
     assert "&quot;n_steps&quot;: 256" in html and v1.get_absolute_url() in html
+    listing = client.get(reverse("catalog:configs")).content.decode()
+    assert listing.count("&quot;n_steps&quot;: 256") == 2, "the list shows every version's full JSON too"

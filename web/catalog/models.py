@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -114,6 +115,11 @@ class TrainerConfig(models.Model):
     def is_locked(self) -> bool:
         """True once any run uses this version (then edits make a new version)."""
         return self.runs.exists()
+
+    @property
+    def params_json(self) -> str:
+        """The full config as the pages show it: indented JSON with sorted keys."""
+        return json.dumps(self.params, indent=2, sort_keys=True)
 
     def trpo_config(self) -> Any:
         """The trainer's TRPOConfig for these params (re-validated: the trainer is the one authority)."""

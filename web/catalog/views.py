@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -52,7 +50,7 @@ def config_detail(request: HttpRequest, pk: int) -> HttpResponse:
     runs = Run.objects.for_list().filter(config=config)[:RECENT_RUNS]
     context = {
         "config": config,
-        "params_json": json.dumps(config.params, indent=2, sort_keys=True),
+        "params_json": config.params_json,
         "versions": versions,
         "runs": runs,
         "can_edit": request.user.is_authenticated and config.owner_id == request.user.pk,
