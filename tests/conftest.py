@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# scripts/services.sh installs Chromium and exports its path; CHROMIUM_PATH is the older name, still honoured.
-CHROMIUM = os.environ.get("TRUSTBOARD_CHROMIUM") or os.environ.get("CHROMIUM_PATH") or "/usr/bin/chromium"
+# scripts/services.sh installs Chromium and exports its path.
+CHROMIUM = os.environ.get("TRUSTBOARD_CHROMIUM") or "/usr/bin/chromium"
 # Set by scripts/test.sh (the README's test command): there a missing browser is a failure, never a silent skip.
 REQUIRE_BROWSER = os.environ.get("TRUSTBOARD_REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

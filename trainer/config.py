@@ -201,10 +201,16 @@ def _fmt(x: float | None) -> str:
     return f"{x:g}"
 
 
-def _range_of(f: dataclasses.Field[Any]) -> str:
+def _range_spec(f: dataclasses.Field[Any]) -> FieldSpec:
+    """The field's range as a FieldSpec (default and help left out), for error messages."""
     m = f.metadata
-    spec = FieldSpec(f.name, _kind(f), None, "", m["low"], m["high"], m["low_open"], m["high_open"], m["choices"])
-    return f" in {spec.range_text}" if spec.range_text and not m["choices"] else ""
+    return FieldSpec(f.name, _kind(f), None, "", m["low"], m["high"], m["low_open"], m["high_open"], m["choices"])
+
+
+def _range_of(f: dataclasses.Field[Any]) -> str:
+    """`` in [1, 100]`` for a numeric field, empty otherwise."""
+    text = _range_spec(f).range_text
+    return f" in {text}" if text and not f.metadata["choices"] else ""
 
 
 def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
@@ -259,7 +265,7 @@ def _check_value(f: dataclasses.Field[Any], value: Any) -> None:
 
 def _check_number(f: dataclasses.Field[Any], value: Any) -> None:
     m = f.metadata
-    spec = FieldSpec(f.name, _kind(f), None, "", m["low"], m["high"], m["low_open"], m["high_open"], None)
+    spec = _range_spec(f)
     # isnan only on floats: math.isnan(10**400) raises OverflowError (a 500 found by the web form fuzz).
     if (
         isinstance(value, bool)

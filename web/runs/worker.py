@@ -296,9 +296,7 @@ def _is_system_failure(exc: BaseException) -> bool:
     """A failure of our infrastructure (database, storage, disk) rather than of the run's config or environment."""
     from django.db import Error as DatabaseError
 
-    from trainer import TrainingDiverged
-
-    return not isinstance(exc, TrainingDiverged) and isinstance(exc, DatabaseError | OSError)
+    return isinstance(exc, DatabaseError | OSError)
 
 
 def _describe(exc: BaseException) -> str:
