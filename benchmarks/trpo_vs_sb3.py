@@ -226,6 +226,8 @@ def zoo_settings(env_id: str) -> Settings:
         activation="tanh",
         normalize_observations=normalize,
         obs_clip=10.0,  # VecNormalize's clip_obs default
+        normalize_rewards=normalize,  # rl-zoo's normalize: true is VecNormalize(norm_obs=True, norm_reward=True)
+        reward_clip=10.0,  # VecNormalize's clip_reward default
         log_std_init=0.0,  # sb3's default
         device="cpu",
         torch_threads=1,
@@ -286,7 +288,7 @@ def run_ours(settings: Settings, steps: int, seed: int) -> RunResult:
 
 
 def run_sb3(settings: Settings, steps: int, seed: int) -> RunResult:
-    """Train sb3-contrib's TRPO (no gSDE) on a DummyVecEnv (+ VecNormalize of observations only when normalising)."""
+    """Train sb3-contrib's TRPO (no gSDE) on a DummyVecEnv (+ VecNormalize of observations and rewards, as rl-zoo)."""
     from sb3_contrib import TRPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -296,7 +298,10 @@ def run_sb3(settings: Settings, steps: int, seed: int) -> RunResult:
     venv = make_vec_env(settings.env_id, n_envs=n_envs, seed=seed)
     vecnorm: VecNormalize | None = None
     if settings.normalize:
-        vecnorm = VecNormalize(venv, norm_obs=True, norm_reward=False, clip_obs=10.0)
+        # rl-zoo gives VecNormalize the algorithm's discount, as our trainer's reward scaling uses config.gamma.
+        vecnorm = VecNormalize(
+            venv, norm_obs=True, norm_reward=True, clip_obs=10.0, clip_reward=10.0, gamma=settings.sb3["gamma"]
+        )
         venv = vecnorm
     model = TRPO(
         "MlpPolicy",
@@ -583,7 +588,7 @@ def render_section(
         extra = f"; zoo's {s.dropped} **not used**" if s.dropped else ""
         lines.append(
             f"- **{env_id}**: n_envs={s.ours.n_envs}, {pairs}; net_arch pi=vf=[64, 64] tanh; "
-            f"normalize={'obs only' if s.normalize else 'off'}{extra}."
+            f"normalize={'obs and reward' if s.normalize else 'off'}{extra}."
         )
     lines += [
         "",
@@ -597,9 +602,11 @@ def render_section(
         "- **gSDE off**: rl-zoo runs Pendulum-v1 (and MountainCarContinuous) with `use_sde=True`, an exploration "
         "add-on that is not part of TRPO and that our trainer lacks; sb3-contrib runs here *without* it for a "
         "matched comparison, so its Pendulum return can be below the published (gSDE) figure.",
-        "- **normalize**: rl-zoo's `normalize: true` (MuJoCo) also normalises rewards; here both libraries normalise "
-        "observations only (ours: `normalize_observations=True`, clip 10; sb3: `VecNormalize(norm_obs=True, "
-        "norm_reward=False, clip_obs=10)`). Our statistics update once per batch, VecNormalize's every step.",
+        "- **normalize**: rl-zoo's `normalize: true` is VecNormalize of observations and rewards (rewards divided "
+        "by the running std of the discounted return, with the algorithm's γ); both libraries do that here (ours: "
+        "`normalize_observations=True, normalize_rewards=True`, clips 10; sb3: `VecNormalize(norm_obs=True, "
+        "norm_reward=True, clip_obs=10, clip_reward=10, gamma=γ)`). Our statistics update once per batch, "
+        "VecNormalize's every step.",
         "- Each library steps its own vector env: ours gymnasium's SyncVectorEnv (SAME_STEP autoreset), "
         "sb3-contrib its DummyVecEnv with Monitor wrappers (as rl-zoo does).",
         "- Published returns are rl-baselines3-zoo single runs on the v3 MuJoCo envs at 1M steps; ours are v5 "

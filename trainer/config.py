@@ -102,6 +102,12 @@ class TRPOConfig:
         False, "Running mean/std observation normalisation (saved with the checkpoint)."
     )
     obs_clip: float = _spec(10.0, "Clip normalised observations to ±this.", low=0.0, high=1e6, low_open=True)
+    normalize_rewards: bool = _spec(
+        False,
+        "Divide training rewards by the running std of the discounted return (VecNormalize's norm_reward); "
+        "episode returns and evaluation stay unscaled.",
+    )
+    reward_clip: float = _spec(10.0, "Clip scaled rewards to ±this.", low=0.0, high=1e6, low_open=True)
     fisher_subsample: int = _spec(
         1, "Use every k-th sample for Fisher-vector products (1 = the whole batch).", low=1, high=100
     )

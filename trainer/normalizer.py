@@ -1,4 +1,4 @@
-"""Running mean/variance of observations, merged a batch at a time (Chan et al.'s parallel algorithm)."""
+"""Running statistics merged a batch at a time (Chan et al.'s parallel algorithm): observations and returns."""
 
 from __future__ import annotations
 
@@ -46,3 +46,53 @@ class RunningNormalizer:
         self.mean = np.asarray(state["mean"], dtype=np.float64).copy()
         self.var = np.asarray(state["var"], dtype=np.float64).copy()
         self.count = float(np.asarray(state["count"]).reshape(-1)[0])
+
+
+class ReturnScaler:
+    """Divides rewards by the running std of the discounted return, as VecNormalize's ``norm_reward`` does.
+
+    Why: MuJoCo rewards range over orders of magnitude between tasks and during training; on a unit scale the value
+    function's fixed learning rate suits them all, and rl-baselines3-zoo's published TRPO returns were obtained with
+    this scaling. The mean is not subtracted (it would change which states look good). Training only: episode
+    returns, metrics and evaluation stay in the environment's own units.
+
+    Like :class:`RunningNormalizer`, the statistics are updated once per batch, before that batch is scaled, so every
+    reward of a batch is scaled by the same number. ``enabled=False`` makes it the identity.
+    """
+
+    def __init__(self, n_envs: int, gamma: float, enabled: bool, clip: float = 10.0, eps: float = 1e-8) -> None:
+        self.enabled = enabled
+        self.gamma = gamma
+        self.clip = clip
+        self.eps = eps
+        self.stats = RunningNormalizer(1, enabled=True)
+        self.running_return = np.zeros(n_envs, dtype=np.float64)
+
+    def reset(self) -> None:
+        """Every env starts a new episode: the discounted returns being accumulated start again from zero."""
+        self.running_return = np.zeros_like(self.running_return)
+
+    def __call__(self, rewards: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Scale a batch of rewards shaped (n_steps, n_envs); ``done`` ends an episode's discounted return."""
+        if not self.enabled:
+            return rewards
+        returns = np.empty_like(rewards, dtype=np.float64)
+        running = self.running_return
+        for t in range(rewards.shape[0]):
+            running = running * self.gamma + rewards[t]
+            returns[t] = running
+            running = np.where(done[t], 0.0, running)
+        self.running_return = running
+        self.stats.update(returns.reshape(-1, 1))
+        return np.clip(rewards / self.scale, -self.clip, self.clip)
+
+    @property
+    def scale(self) -> float:
+        """The divisor applied to rewards: √(Var[discounted return] + eps)."""
+        return float(np.sqrt(self.stats.var[0] + self.eps))
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.stats.state()
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.stats.load_state(state)

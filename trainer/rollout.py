@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from trainer.envs import SpaceInfo
-from trainer.normalizer import RunningNormalizer
+from trainer.normalizer import ReturnScaler, RunningNormalizer
 from trainer.policies import NumpyActor
 
 
@@ -24,7 +24,8 @@ class Rollout(NamedTuple):
     obs: np.ndarray
     next_obs: np.ndarray  # the observation each transition led to (the final one at episode ends)
     actions: np.ndarray  # as sampled (unclipped)
-    rewards: np.ndarray
+    rewards: np.ndarray  # as the env gave them
+    learning_rewards: np.ndarray  # what advantages and value targets are computed from (scaled, when enabled)
     terminated: np.ndarray
     done: np.ndarray  # terminated or truncated
     raw_obs: np.ndarray  # unnormalised, for updating the normaliser
@@ -58,11 +59,21 @@ def compute_gae(
 class RolloutCollector:
     """Steps a vector env with a :class:`NumpyActor`, keeping episode statistics across batches."""
 
-    def __init__(self, envs: gym.vector.VectorEnv, space: SpaceInfo, normalizer: RunningNormalizer, seed: int) -> None:
+    def __init__(
+        self,
+        envs: gym.vector.VectorEnv,
+        space: SpaceInfo,
+        normalizer: RunningNormalizer,
+        seed: int,
+        reward_scaler: ReturnScaler | None = None,
+    ) -> None:
         self.envs = envs
         self.space = space
         self.normalizer = normalizer
         self.n_envs = envs.num_envs
+        self.reward_scaler = (
+            reward_scaler if reward_scaler is not None else ReturnScaler(self.n_envs, 1.0, enabled=False)
+        )
         self.recent_returns: deque[float] = deque(maxlen=100)
         self.recent_lengths: deque[int] = deque(maxlen=100)
         self.reset(seed)
@@ -73,6 +84,7 @@ class RolloutCollector:
     def reset(self, seed: int) -> None:
         """Start fresh episodes in every env (unfinished ones are dropped from the statistics)."""
         self.raw_obs, _ = self.envs.reset(seed=seed)
+        self.reward_scaler.reset()
         self.ep_return = np.zeros(self.n_envs)
         self.ep_len = np.zeros(self.n_envs, dtype=np.int64)
 
@@ -106,6 +118,7 @@ class RolloutCollector:
             next_obs=self.normalizer(raw_next),
             actions=actions,
             rewards=rewards,
+            learning_rewards=self.reward_scaler(rewards, done),
             terminated=terminated,
             done=done,
             raw_obs=raw,

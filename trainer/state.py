@@ -20,6 +20,7 @@ from trainer.agent import Agent
 from trainer.checkpoint import CheckpointError, check_safetensors_head
 from trainer.config import TRPOConfig
 from trainer.envs import SpaceInfo
+from trainer.normalizer import ReturnScaler
 
 STATE_FORMAT = "trustboard-trpo-state/1"
 _META_KEY = "trustboard_state"
@@ -34,7 +35,7 @@ def segment_seed(seed: int, segment: int) -> int:
 
 @dataclass
 class TrainingState:
-    """A run paused after update ``update``: networks, optimiser, RNGs, normaliser, episode stats and metrics."""
+    """A run paused after update ``update``: networks, optimiser, RNGs, normalisers, episode stats and metrics."""
 
     update: int
     seed: int
@@ -83,6 +84,7 @@ def capture(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     rng: np.random.Generator,
+    reward_scaler: ReturnScaler,
     recent: tuple[list[float], list[int]],
     metrics: list[dict[str, float | None]],
     *,
@@ -95,6 +97,7 @@ def capture(
     tensors = {f"actor.{k}": v.detach().cpu().clone() for k, v in agent.actor.state_dict().items()}
     tensors |= {f"critic.{k}": v.detach().cpu().clone() for k, v in agent.critic.state_dict().items()}
     tensors |= {f"obs_norm.{k}": torch.from_numpy(v.astype(np.float64)) for k, v in agent.normalizer.state().items()}
+    tensors |= {f"ret_norm.{k}": torch.from_numpy(v.astype(np.float64)) for k, v in reward_scaler.state().items()}
     for i, param_state in optimizer.state_dict()["state"].items():
         for key, value in param_state.items():
             tensors[f"optim.{i}.{key}"] = value.detach().cpu().clone()
@@ -116,6 +119,7 @@ def restore(
     optimizer: torch.optim.Optimizer,
     generator: torch.Generator,
     rng: np.random.Generator,
+    reward_scaler: ReturnScaler,
 ) -> tuple[list[float], list[int]]:
     """Load ``state`` into freshly built training objects; return the episode statistics to carry on with."""
     if TRPOConfig.from_dict(state.info["config"]) != agent.config:
@@ -127,6 +131,9 @@ def restore(
     agent.actor.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("actor.")})
     agent.critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
     agent.normalizer.load_state({k[9:]: v.numpy() for k, v in t.items() if k.startswith("obs_norm.")})
+    return_stats = {k[9:]: v.numpy() for k, v in t.items() if k.startswith("ret_norm.")}
+    if return_stats:  # states saved before reward scaling existed have none (and were made without it)
+        reward_scaler.load_state(return_stats)
     optim_state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in t.items():
         if key.startswith("optim."):

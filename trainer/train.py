@@ -16,6 +16,7 @@ import torch
 from trainer.agent import Agent, to_tensor
 from trainer.config import TRPOConfig
 from trainer.envs import make_vector_env, space_info
+from trainer.normalizer import ReturnScaler
 from trainer.rollout import RolloutCollector, compute_gae
 from trainer.state import TrainingState, capture, restore, segment_seed
 from trainer.trpo import TrustRegion, trpo_step
@@ -150,7 +151,8 @@ def _train_loop(
     # The fused kernel updates all parameters in one call: ~25% faster critic steps on CPU, same maths.
     optimizer = torch.optim.Adam(agent.critic.parameters(), lr=config.value_lr, fused=True)
     generator = torch.Generator().manual_seed(seed)
-    collector = RolloutCollector(envs, space, agent.normalizer, seed)
+    reward_scaler = ReturnScaler(config.n_envs, config.gamma, config.normalize_rewards, config.reward_clip)
+    collector = RolloutCollector(envs, space, agent.normalizer, seed, reward_scaler)
     tr = TrustRegion(
         config.max_kl,
         config.cg_iters,
@@ -164,7 +166,7 @@ def _train_loop(
     history: list[Metrics] = []
     first_update, elapsed_before = 1, 0.0
     if segments.resume is not None:
-        returns, lengths = restore(segments.resume, agent, optimizer, generator, rng)
+        returns, lengths = restore(segments.resume, agent, optimizer, generator, rng, reward_scaler)
         collector.recent_returns.extend(returns)
         collector.recent_lengths.extend(lengths)
         history = segments.resume.metrics
@@ -194,6 +196,7 @@ def _train_loop(
                     optimizer,
                     generator,
                     rng,
+                    reward_scaler,
                     recent,
                     history,
                     update=update,
@@ -253,7 +256,7 @@ def _one_update(
         next_obs = to_tensor(batch.next_obs.reshape(n_steps * n_envs, -1), device)
         next_values = agent.critic(next_obs).cpu().double().numpy().reshape(n_steps, n_envs)
     advantages, returns = compute_gae(
-        batch.rewards, values, next_values, batch.terminated, batch.done, config.gamma, config.gae_lambda
+        batch.learning_rewards, values, next_values, batch.terminated, batch.done, config.gamma, config.gae_lambda
     )
     adv = to_tensor(advantages.reshape(-1), device)
     if config.normalize_advantage and adv.numel() > 1:

@@ -16,6 +16,7 @@ CONFIG = TRPOConfig(
     value_hidden_sizes=(16,),
     device="cpu",
     normalize_observations=True,
+    normalize_rewards=True,  # its running statistics must be part of the state too
 )
 
 

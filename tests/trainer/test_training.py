@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -107,3 +109,15 @@ def test_it_trains_box_actions_with_asynchronous_envs() -> None:
     result = train(config, "Pendulum-v1", total_steps=256, seed=0)
     assert result.updates == 2
     assert np.isfinite(result.metrics[-1]["train/value_loss"])
+
+
+def test_reward_scaling_puts_value_targets_on_a_unit_scale_and_leaves_reported_returns_alone() -> None:
+    """Pendulum's discounted returns are in the hundreds; scaled by their running std they are O(1)."""
+    config = dataclasses.replace(TINY, gamma=0.99, n_steps=256)
+    raw = train(config, "Pendulum-v1", total_steps=1536, seed=0)
+    scaled = train(dataclasses.replace(config, normalize_rewards=True), "Pendulum-v1", total_steps=1536, seed=0)
+    assert min(m["train/value_loss"] for m in raw.metrics) > 1000
+    assert max(m["train/value_loss"] for m in scaled.metrics) < 10
+    # Episode returns are reported in the environment's units either way (Pendulum: about −1,000 at the start).
+    assert raw.metrics[-1]["rollout/ep_return_mean"] < -500
+    assert scaled.metrics[-1]["rollout/ep_return_mean"] < -500
