@@ -1,0 +1,133 @@
+"""Swimmer-v5 investigation: how often each library reaches the ~350 gait instead of the ~140 one, by normalisation.
+
+Swimmer's learning curves are bimodal (a run either finds the fast gait, ~300-360, or settles at ~100-150), so a
+mean over 3 seeds says little; this script prints every seed's final evaluation for a list of variants:
+
+- ``ours-both`` / ``ours-obs`` / ``ours-none``: our trainer with rl-zoo's Swimmer settings and observation+reward,
+  observation-only, or no normalisation;
+- ``ours-per-step-obs``: ``ours-both`` with VecNormalize-like observation statistics (updated after every env step,
+  each observation stored as the policy saw it) through a collector defined here, not in ``trainer/``;
+- ``sb3-both`` / ``sb3-none``: sb3-contrib's TRPO with or without ``VecNormalize(norm_obs, norm_reward)``.
+
+    python benchmarks/swimmer_modes.py --variants ours-both sb3-both --seeds 0 1 --steps 300000
+
+Each run evaluates 5 deterministic episodes with episode seeds 10,000 + i. One torch thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import trpo_vs_sb3
+
+import trainer
+from trainer import rollout
+from trainer.config import TRPOConfig
+from trainer.evaluate import evaluate
+
+ENV_ID = "Swimmer-v5"
+EVAL_EPISODES, EVAL_SEED = 5, 10_000
+VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-obs", "sb3-both", "sb3-none")
+
+
+class PerStepObsCollector(rollout.RolloutCollector):
+    """Updates the observation statistics after every env step, as VecNormalize does (experiment only)."""
+
+    def collect(self, actor: Any, n_steps: int, rng: np.random.Generator) -> rollout.Rollout:
+        norm = self.normalizer
+        update = type(norm).update.__get__(norm)
+        norm.update = lambda batch: None  # the training loop's once-per-batch update is replaced by the one below
+        n, d = self.n_envs, self.space.obs_dim
+        obs_seen = np.empty((n_steps, n, d), np.float32)
+        next_seen = np.empty_like(obs_seen)
+        raw = np.empty((n_steps, n, d))
+        actions = np.empty((n_steps, n, self.space.act_dim))
+        rewards = np.empty((n_steps, n))
+        terminated = np.empty((n_steps, n), bool)
+        done = np.empty((n_steps, n), bool)
+        obs = self.raw_obs
+        if norm.count == 0:
+            update(obs)
+        for t in range(n_steps):
+            raw[t] = obs
+            obs_seen[t] = norm(obs)
+            actions[t] = actor.act(obs_seen[t], rng, deterministic=False)
+            obs, rewards[t], terminated[t], truncated, info = self.envs.step(np.clip(actions[t], self.low, self.high))
+            done[t] = terminated[t] | truncated
+            next_raw = obs.copy()
+            for i in np.flatnonzero(info.get("_final_obs", np.zeros(n, bool))):
+                next_raw[i] = info["final_obs"][i]
+            update(obs)
+            next_seen[t] = norm(next_raw)
+        self.raw_obs = obs
+        self._record_episodes(rewards, done)
+        learning = self.reward_scaler(rewards, done)
+        return rollout.Rollout(obs_seen, next_seen, actions, rewards, learning, terminated, done, raw)
+
+
+def run_ours(variant: str, seed: int, steps: int) -> float:
+    base = trpo_vs_sb3.zoo_settings(ENV_ID).ours.to_dict()
+    flags = {"ours-obs": (True, False), "ours-none": (False, False)}.get(variant, (True, True))
+    config = TRPOConfig.from_dict(
+        {**base, "normalize_observations": flags[0], "normalize_rewards": flags[1], "torch_threads": 1}
+    )
+    original = rollout.RolloutCollector
+    train_module = sys.modules["trainer.train"]
+    if variant == "ours-per-step-obs":
+        train_module.RolloutCollector = PerStepObsCollector  # type: ignore[attr-defined]
+    try:
+        result = trainer.train(config, ENV_ID, total_steps=steps, seed=seed)
+    finally:
+        train_module.RolloutCollector = original  # type: ignore[attr-defined]
+    return float(np.mean(evaluate(result.agent, ENV_ID, episodes=EVAL_EPISODES, seed=EVAL_SEED).returns))
+
+
+def run_sb3(variant: str, seed: int, steps: int) -> float:
+    from sb3_contrib import TRPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    settings = trpo_vs_sb3.zoo_settings(ENV_ID)
+    venv = make_vec_env(ENV_ID, n_envs=settings.ours.n_envs, seed=seed)
+    vecnorm = None
+    if variant == "sb3-both":
+        gamma = settings.sb3["gamma"]
+        vecnorm = venv = VecNormalize(venv, clip_obs=10.0, clip_reward=10.0, gamma=gamma)
+    policy_kwargs = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": torch.nn.Tanh}
+    model = TRPO("MlpPolicy", venv, policy_kwargs=policy_kwargs, seed=seed, device="cpu", **settings.sb3)
+    model.learn(total_timesteps=steps)
+    if vecnorm is not None:
+        vecnorm.training = False
+    return float(np.mean(trpo_vs_sb3.evaluate_sb3(model, vecnorm, ENV_ID, EVAL_EPISODES, EVAL_SEED)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
+    parser.add_argument("--steps", type=int, default=300_000)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    for variant in args.variants:
+        for seed in args.seeds:
+            t0 = time.perf_counter()
+            run = run_sb3 if variant.startswith("sb3") else run_ours
+            ret = run(variant, seed, args.steps)
+            row = {"variant": variant, "seed": seed, "eval": round(ret, 1), "s": round(time.perf_counter() - t0)}
+            print(json.dumps(row), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
