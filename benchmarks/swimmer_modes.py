@@ -17,24 +17,18 @@ Each run evaluates 5 deterministic episodes with episode seeds 10,000 + i. One t
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+import trpo_vs_sb3  # beside this script; importing it also puts the repository root on sys.path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import trpo_vs_sb3
-
-import trainer
 from trainer import rollout
 from trainer.config import TRPOConfig
-from trainer.evaluate import evaluate
 
 ENV_ID = "Swimmer-v5"
 EVAL_EPISODES, EVAL_SEED = 5, 10_000
@@ -76,40 +70,29 @@ class PerStepObsCollector(rollout.RolloutCollector):
         return rollout.Rollout(obs_seen, next_seen, actions, rewards, learning, terminated, done, raw)
 
 
-def run_ours(variant: str, seed: int, steps: int) -> float:
-    base = trpo_vs_sb3.zoo_settings(ENV_ID).ours.to_dict()
-    flags = {"ours-obs": (True, False), "ours-none": (False, False)}.get(variant, (True, True))
-    config = TRPOConfig.from_dict(
-        {**base, "normalize_observations": flags[0], "normalize_rewards": flags[1], "torch_threads": 1}
+def variant_settings(variant: str) -> trpo_vs_sb3.Settings:
+    """rl-zoo's Swimmer settings with the variant's normalisation (``normalize`` is what sb3-contrib's run reads)."""
+    settings = trpo_vs_sb3.zoo_settings(ENV_ID)
+    obs, rew = {"ours-obs": (True, False), "ours-none": (False, False), "sb3-none": (False, False)}.get(
+        variant, (True, True)
     )
-    original = rollout.RolloutCollector
+    ours = TRPOConfig.from_dict({**settings.ours.to_dict(), "normalize_observations": obs, "normalize_rewards": rew})
+    return dataclasses.replace(settings, ours=ours, normalize=obs and rew)
+
+
+def run(variant: str, seed: int, steps: int) -> float:
+    """One training run and its mean evaluation return, through the matched benchmark's own run functions."""
+    settings = variant_settings(variant)
+    if variant.startswith("sb3"):
+        return trpo_vs_sb3.run_sb3(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
     train_module = sys.modules["trainer.train"]
+    original = train_module.RolloutCollector  # type: ignore[attr-defined]
     if variant == "ours-per-step-obs":
         train_module.RolloutCollector = PerStepObsCollector  # type: ignore[attr-defined]
     try:
-        result = trainer.train(config, ENV_ID, total_steps=steps, seed=seed)
+        return trpo_vs_sb3.run_ours(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
     finally:
         train_module.RolloutCollector = original  # type: ignore[attr-defined]
-    return float(np.mean(evaluate(result.agent, ENV_ID, episodes=EVAL_EPISODES, seed=EVAL_SEED).returns))
-
-
-def run_sb3(variant: str, seed: int, steps: int) -> float:
-    from sb3_contrib import TRPO
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.vec_env import VecNormalize
-
-    settings = trpo_vs_sb3.zoo_settings(ENV_ID)
-    venv = make_vec_env(ENV_ID, n_envs=settings.ours.n_envs, seed=seed)
-    vecnorm = None
-    if variant == "sb3-both":
-        gamma = settings.sb3["gamma"]
-        vecnorm = venv = VecNormalize(venv, clip_obs=10.0, clip_reward=10.0, gamma=gamma)
-    policy_kwargs = {"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": torch.nn.Tanh}
-    model = TRPO("MlpPolicy", venv, policy_kwargs=policy_kwargs, seed=seed, device="cpu", **settings.sb3)
-    model.learn(total_timesteps=steps)
-    if vecnorm is not None:
-        vecnorm.training = False
-    return float(np.mean(trpo_vs_sb3.evaluate_sb3(model, vecnorm, ENV_ID, EVAL_EPISODES, EVAL_SEED)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +105,6 @@ def main(argv: list[str] | None = None) -> int:
     for variant in args.variants:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            run = run_sb3 if variant.startswith("sb3") else run_ours
             ret = run(variant, seed, args.steps)
             row = {"variant": variant, "seed": seed, "eval": round(ret, 1), "s": round(time.perf_counter() - t0)}
             print(json.dumps(row), flush=True)

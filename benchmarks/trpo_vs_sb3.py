@@ -260,13 +260,15 @@ def check_against_anchors(path: Path) -> list[str]:
 # ------------------------------------------------------------------------------------------------- the runs
 
 
-def run_ours(settings: Settings, steps: int, seed: int) -> RunResult:
+def run_ours(
+    settings: Settings, steps: int, seed: int, *, eval_episodes: int = EVAL_EPISODES, eval_seed: int = EVAL_SEED
+) -> RunResult:
     """Train with trainer.train and evaluate with trainer.evaluate (the project's protocol)."""
     t0 = time.perf_counter()
     result = trainer.train(settings.ours, settings.env_id, total_steps=steps, seed=seed)
     train_s = time.perf_counter() - t0
     t1 = time.perf_counter()
-    ev = evaluate(result.agent, settings.env_id, episodes=EVAL_EPISODES, seed=EVAL_SEED)
+    ev = evaluate(result.agent, settings.env_id, episodes=eval_episodes, seed=eval_seed)
     eval_s = time.perf_counter() - t1
     accepted = [m["train/step_accepted"] for m in result.metrics]
     return RunResult(
@@ -287,7 +289,9 @@ def run_ours(settings: Settings, steps: int, seed: int) -> RunResult:
     )
 
 
-def run_sb3(settings: Settings, steps: int, seed: int) -> RunResult:
+def run_sb3(
+    settings: Settings, steps: int, seed: int, *, eval_episodes: int = EVAL_EPISODES, eval_seed: int = EVAL_SEED
+) -> RunResult:
     """Train sb3-contrib's TRPO (no gSDE) on a DummyVecEnv (+ VecNormalize of observations and rewards, as rl-zoo)."""
     from sb3_contrib import TRPO
     from stable_baselines3.common.env_util import make_vec_env
@@ -323,7 +327,7 @@ def run_sb3(settings: Settings, steps: int, seed: int) -> RunResult:
     if vecnorm is not None:
         vecnorm.training = False
     t2 = time.perf_counter()
-    returns = evaluate_sb3(model, vecnorm, settings.env_id, EVAL_EPISODES, EVAL_SEED)
+    returns = evaluate_sb3(model, vecnorm, settings.env_id, eval_episodes, eval_seed)
     eval_s = time.perf_counter() - t2
     return RunResult(
         "sb3-contrib",
