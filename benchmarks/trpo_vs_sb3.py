@@ -207,14 +207,19 @@ class Settings:
     sb3: dict[str, Any]  # TRPO(...) keyword arguments (hyperparameters only)
     ours: TRPOConfig
     normalize: bool
-    dropped: dict[str, Any]  # zoo keys deliberately not applied (use_sde, ...)
+    dropped: dict[str, Any]  # zoo keys deliberately not applied (gSDE without --gsde)
+    sde: dict[str, Any] = field(default_factory=dict)  # gSDE settings applied to both libraries (with --gsde)
 
 
 # --------------------------------------------------------------------------------------------- hyperparameters
 
 
-def zoo_settings(env_id: str) -> Settings:
-    """sb3 defaults overlaid with the zoo's entry, mapped onto TRPOConfig; gSDE dropped (our trainer has none)."""
+def zoo_settings(env_id: str, gsde: bool = False) -> Settings:
+    """sb3 defaults overlaid with the zoo's entry, mapped onto TRPOConfig.
+
+    The zoo's gSDE settings (use_sde, sde_sample_freq: an exploration add-on, not TRPO) apply to both libraries
+    with ``gsde``, and are dropped from both otherwise, which is how the earlier tables were measured.
+    """
     zoo = ZOO_HYPERPARAMS[env_id]
     merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
     merged.setdefault("n_envs", 1)
@@ -233,9 +238,12 @@ def zoo_settings(env_id: str) -> Settings:
         torch_threads=1,
         vector_mode="sync",
     )
+    sde_keys = {k: zoo[k] for k in ("use_sde", "sde_sample_freq") if k in zoo}
+    if gsde:
+        ours.update(sde_keys)  # same names in TRPOConfig
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
-    dropped = {k: zoo[k] for k in ("use_sde", "sde_sample_freq") if k in zoo}
-    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped)
+    applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
+    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied)
 
 
 def check_against_anchors(path: Path) -> list[str]:
@@ -292,7 +300,10 @@ def run_ours(
 def run_sb3(
     settings: Settings, steps: int, seed: int, *, eval_episodes: int = EVAL_EPISODES, eval_seed: int = EVAL_SEED
 ) -> RunResult:
-    """Train sb3-contrib's TRPO (no gSDE) on a DummyVecEnv (+ VecNormalize of observations and rewards, as rl-zoo)."""
+    """Train sb3-contrib's TRPO on a DummyVecEnv (+ VecNormalize of observations and rewards, as rl-zoo).
+
+    gSDE only where ``settings.sde`` applies it (``--gsde``), with sb3's defaults for its parametrisation.
+    """
     from sb3_contrib import TRPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -311,7 +322,8 @@ def run_sb3(
         "MlpPolicy",
         venv,
         policy_kwargs={"net_arch": {"pi": [64, 64], "vf": [64, 64]}, "activation_fn": torch.nn.Tanh},
-        use_sde=False,
+        use_sde=bool(settings.sde.get("use_sde", False)),
+        sde_sample_freq=int(settings.sde.get("sde_sample_freq", -1)),
         seed=seed,
         device="cpu",
         verbose=0,
@@ -590,6 +602,8 @@ def render_section(
     for env_id, s in settings.items():
         pairs = ", ".join(f"{k}={v} → {SB3_TO_OURS[k]}" for k, v in sorted(s.sb3.items()))
         extra = f"; zoo's {s.dropped} **not used**" if s.dropped else ""
+        if s.sde:
+            extra = "; gSDE in both: " + ", ".join(f"{k}={v} → {k}" for k, v in s.sde.items())
         lines.append(
             f"- **{env_id}**: n_envs={s.ours.n_envs}, {pairs}; net_arch pi=vf=[64, 64] tanh; "
             f"normalize={'obs and reward' if s.normalize else 'off'}{extra}."
@@ -603,9 +617,7 @@ def render_section(
         "(`trainer.steps_for_budget`); sb3-contrib is given exactly the same number of steps. The machine may be "
         "shared with other work: absolute steps/s then drop for both libraries, the alternation keeps the ratio "
         "fair, and the load average at the start is recorded above.",
-        "- **gSDE off**: rl-zoo runs Pendulum-v1 (and MountainCarContinuous) with `use_sde=True`, an exploration "
-        "add-on that is not part of TRPO and that our trainer lacks; sb3-contrib runs here *without* it for a "
-        "matched comparison, so its Pendulum return can be below the published (gSDE) figure.",
+        gsde_note(any(s.sde for s in settings.values())),
         "- **normalize**: rl-zoo's `normalize: true` is VecNormalize of observations and rewards (rewards divided "
         "by the running std of the discounted return, with the algorithm's γ); both libraries do that here (ours: "
         "`normalize_observations=True, normalize_rewards=True`, clips 10; sb3: `VecNormalize(norm_obs=True, "
@@ -620,6 +632,22 @@ def render_section(
         lines += ["", "Hyperparameter check against the reference anchors file:", ""]
         lines += [f"- {p}" for p in anchor_problems]
     return "\n".join(lines) + "\n"
+
+
+def gsde_note(applied: bool) -> str:
+    """The notes' line on gSDE, which rl-zoo sets for Pendulum-v1 and MountainCarContinuous-v0."""
+    if applied:
+        return (
+            "- **gSDE on** (`--gsde`): where rl-zoo sets `use_sde`, both libraries explore with generalized "
+            "State-Dependent Exploration (an add-on, not part of TRPO): noise φ(s)·E from the policy's last hidden "
+            "features, E resampled every `sde_sample_freq` steps and at each batch start; sb3's parametrisation "
+            "(full_std, learn_features=False, log_std_init 0) and ours (`TRPOConfig.use_sde`) are the same."
+        )
+    return (
+        "- **gSDE off**: rl-zoo runs Pendulum-v1 (and MountainCarContinuous) with `use_sde=True`, an exploration "
+        "add-on that is not part of TRPO; both libraries run here *without* it (add `--gsde` to apply it to "
+        "both), so returns can differ from the published (gSDE) figures."
+    )
 
 
 # ------------------------------------------------------------------------------------------------- main
@@ -638,6 +666,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="override one env's budget at --steps-scale 1 (e.g. Hopper-v5=150000); repeatable",
     )
     p.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES)
+    p.add_argument(
+        "--gsde",
+        action="store_true",
+        help="apply rl-zoo's gSDE settings (use_sde, sde_sample_freq) to both libraries where the zoo sets them",
+    )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="Markdown file to write into")
     p.add_argument("--json", type=Path, default=None, help="also write every run's raw numbers here")
     p.add_argument("--raw-seconds", type=float, default=2.0, help="seconds per raw env throughput measurement")
@@ -663,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     anchor_problems = check_against_anchors(args.anchors)
     for problem in anchor_problems:
         print(f"warning: {problem}", file=sys.stderr)
-    settings = {env_id: zoo_settings(env_id) for env_id in args.envs}
+    settings = {env_id: zoo_settings(env_id, args.gsde) for env_id in args.envs}
     print(f"# {command}\n# {json.dumps(info)}", flush=True)
 
     start = time.perf_counter()

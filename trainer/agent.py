@@ -29,7 +29,7 @@ class Agent:
         return cls(
             config=config,
             space=space,
-            actor=Actor(space, config.hidden_sizes, config.activation, config.log_std_init),
+            actor=Actor(space, config.hidden_sizes, config.activation, config.log_std_init, sde=config.use_sde),
             critic=Critic(space.obs_dim, config.value_hidden_sizes, config.activation),
             normalizer=RunningNormalizer(space.obs_dim, config.normalize_observations, config.obs_clip),
         )

@@ -127,14 +127,19 @@ def _refuse_non_safetensors(path: Path) -> None:
 
 
 def check_safetensors_head(head: bytes, size: int, name: str) -> int:
-    """Refuse anything but a safetensors layout (u64 header length, then a JSON object); return that length."""
+    """Refuse anything but a safetensors layout (u64 header length, then a JSON object); return that length.
+
+    The layout is checked first and the pickle signatures only to name a refusal: a safetensors header length
+    whose low byte is 0x80 (one checkpoint in 256) starts with the same byte as a pickle.
+    """
+    if len(head) >= 9:
+        (header_len,) = struct.unpack("<Q", head[:8])
+        if header_len <= min(MAX_HEADER_BYTES, size - 8) and head[8:9] == b"{":
+            return int(header_len)
     if head[:1] == b"\x80" or head[:2] == b"PK":
         raise CheckpointError(
             f"{name} is a pickle (torch.save) file; it is refused because loading a pickle can run arbitrary code"
         )
     if len(head) < 9:
         raise CheckpointError(f"{name} is not a safetensors checkpoint (too short)")
-    (header_len,) = struct.unpack("<Q", head[:8])
-    if header_len > min(MAX_HEADER_BYTES, size - 8) or head[8:9] != b"{":
-        raise CheckpointError(f"{name} is not a safetensors checkpoint")
-    return int(header_len)
+    raise CheckpointError(f"{name} is not a safetensors checkpoint")

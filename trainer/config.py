@@ -92,7 +92,23 @@ class TRPOConfig:
     value_hidden_sizes: tuple[int, ...] = _spec((64, 64), "Hidden layer sizes of the value MLP.", low=1, high=4096)
     activation: str = _spec("tanh", "Activation of both MLPs.", choices=ACTIVATIONS)
     log_std_init: float = _spec(
-        0.0, "Initial log standard deviation of the Gaussian policy (Box actions only).", low=-5.0, high=2.0
+        0.0,
+        "Initial log standard deviation of the Gaussian policy (of gSDE's noise scales with use_sde; Box actions "
+        "only).",
+        low=-5.0,
+        high=2.0,
+    )
+    use_sde: bool = _spec(
+        False,
+        "Generalized State-Dependent Exploration (Raffin et al. 2022): noise φ(s)·E from the last hidden "
+        "features and a random matrix E held for sde_sample_freq steps, instead of independent noise per step. "
+        "An exploration add-on, not part of TRPO; Box actions only (ignored for Discrete).",
+    )
+    sde_sample_freq: int = _spec(
+        -1,
+        "With use_sde: resample E every this many steps; -1 (or 0) resamples only at the start of each batch.",
+        low=-1,
+        high=100_000,
     )
     value_lr: float = _spec(1e-3, "Adam learning rate of the value function.", low=0.0, high=1.0, low_open=True)
     value_epochs: int = _spec(10, "Passes over the batch the value function makes per update.", low=1, high=200)

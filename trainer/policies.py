@@ -2,6 +2,12 @@
 
 Distributions are written out analytically (log-prob, KL, entropy) rather than through ``torch.distributions``
 objects: the trust-region step differentiates the KL twice, and the closed forms keep that cheap and explicit.
+
+Box policies optionally use generalized State-Dependent Exploration (gSDE; Raffin et al., "Smooth Exploration
+for Robotic Reinforcement Learning", CoRL 2022), as rl-baselines3-zoo's TRPO settings for Pendulum-v1 and
+MountainCarContinuous-v0 do: the exploration noise is φ(s)·E, with φ(s) the policy's last hidden features and
+E ~ N(0, σ²) a (features × actions) matrix held for several steps, so the action's standard deviation
+√(φ(s)²·σ²) depends on the state. E is sampled by the rollout; the update only needs that Gaussian's density.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from trainer.envs import SpaceInfo
 
 _TORCH_ACTIVATIONS: dict[str, type[nn.Module]] = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU}
 _LOG_2PI = math.log(2.0 * math.pi)
+SDE_EPS = 1e-6  # added to gSDE's variance φ²·σ² (as sb3 does), so a zero feature vector still has a density
 
 
 def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, activation: str, out_gain: float) -> nn.Sequential:
@@ -40,7 +47,7 @@ class DistParams(NamedTuple):
     """Parameters of π(·|s) for a batch: logits (Categorical) or mean and log-std (diagonal Gaussian)."""
 
     loc: torch.Tensor  # logits or mean, shape (B, act_dim)
-    log_std: torch.Tensor | None  # (act_dim,) for Gaussian, None for Categorical
+    log_std: torch.Tensor | None  # (act_dim,) for Gaussian, (B, act_dim) with gSDE, None for Categorical
 
     def detach(self) -> DistParams:
         """A frozen copy. log_std is cloned: it is the parameter itself, which the line search overwrites."""
@@ -78,20 +85,42 @@ def entropy(p: DistParams) -> torch.Tensor:
     return per_dim.sum(-1).expand(p.loc.shape[0])
 
 
-class Actor(nn.Module):
-    """π_θ(a|s): an MLP giving logits, or the mean of a Gaussian with a state-independent log-std."""
+def sde_log_std(features: torch.Tensor, log_std: torch.Tensor) -> torch.Tensor:
+    """Per-sample log-std of gSDE's action noise φ(s)·E, E_ij ~ N(0, exp(log_std_ij)²): ½·log(φ²·σ² + ε)."""
+    return 0.5 * torch.log(features.pow(2) @ torch.exp(2.0 * log_std) + SDE_EPS)
 
-    def __init__(self, space: SpaceInfo, hidden: tuple[int, ...], activation: str, log_std_init: float = 0.0) -> None:
+
+class Actor(nn.Module):
+    """π_θ(a|s): an MLP giving logits, or the mean of a Gaussian.
+
+    The Gaussian's log-std is a parameter vector (state-independent), or with ``sde`` a (last hidden size ×
+    actions) matrix of gSDE noise scales. As in sb3's default (``learn_features=False``), the features φ(s) enter
+    the std detached: the std's gradient reaches only that matrix, which keeps the Fisher block-diagonal.
+    """
+
+    def __init__(
+        self,
+        space: SpaceInfo,
+        hidden: tuple[int, ...],
+        activation: str,
+        log_std_init: float = 0.0,
+        sde: bool = False,
+    ) -> None:
         super().__init__()
         self.space = space
         self.activation = activation
+        self.sde = sde and not space.discrete
         self.body = mlp(space.obs_dim, hidden, space.act_dim, activation, out_gain=0.01)
         self.log_std: nn.Parameter | None = None
         if not space.discrete:
-            self.log_std = nn.Parameter(torch.full((space.act_dim,), float(log_std_init)))
+            shape = (hidden[-1], space.act_dim) if self.sde else (space.act_dim,)
+            self.log_std = nn.Parameter(torch.full(shape, float(log_std_init)))
 
     def forward(self, obs: torch.Tensor) -> DistParams:
-        return DistParams(self.body(obs), self.log_std)
+        if not self.sde or self.log_std is None:
+            return DistParams(self.body(obs), self.log_std)
+        features = self.body[:-1](obs)
+        return DistParams(self.body[-1](features), sde_log_std(features.detach(), self.log_std))
 
 
 class Critic(nn.Module):
@@ -112,6 +141,10 @@ class NumpyActor:
     Acting on a handful of observations at a time is dominated by per-call framework overhead; a few NumPy
     matrix products cost a fraction of that. Log-probabilities for the update are recomputed in torch on the
     whole batch, so the copy only has to sample from (numerically) the same distribution.
+
+    With gSDE (``self.sde``) a sample needs exploration matrices E, one per row of the batch, from
+    :meth:`sample_exploration`; the rollout keeps them for ``sde_sample_freq`` steps. Without them, ``act`` draws
+    fresh ones for the call.
     """
 
     def __init__(self, actor: Actor) -> None:
@@ -122,20 +155,40 @@ class NumpyActor:
         ]
         self.activation = actor.activation
         self.discrete = actor.space.discrete
+        self.sde = actor.sde
         self.std = None if actor.log_std is None else np.exp(actor.log_std.detach().cpu().double().numpy())
 
-    def _forward(self, obs: np.ndarray) -> np.ndarray:
+    def _forward(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The network's output and the last hidden features φ(s) (gSDE's noise is φ(s)·E)."""
         h = np.asarray(obs, dtype=np.float64)
+        features = h
         last = len(self.layers) - 1
         for i, (w, b) in enumerate(self.layers):
+            if i == last:
+                features = h
             h = h @ w + b
             if i < last:
                 h = _np_activation(h, self.activation)
-        return h
+        return h, features
 
-    def act(self, obs: np.ndarray, rng: np.random.Generator | None, deterministic: bool) -> np.ndarray:
-        """Actions for a batch of (normalised) observations; sampled unless ``deterministic``."""
-        out = self._forward(obs)
+    def sample_exploration(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """gSDE exploration matrices for ``n`` rows of a batch: (n, features, actions), E_ij ~ N(0, σ_ij²)."""
+        if not self.sde or self.std is None:
+            raise ValueError("exploration matrices exist only for a gSDE policy")
+        return self.std * rng.standard_normal((n, *self.std.shape))
+
+    def act(
+        self,
+        obs: np.ndarray,
+        rng: np.random.Generator | None,
+        deterministic: bool,
+        exploration: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Actions for a batch of (normalised) observations; sampled unless ``deterministic``.
+
+        ``exploration`` holds gSDE's matrices for the batch's rows (ignored without gSDE).
+        """
+        out, features = self._forward(obs)
         if self.discrete:
             if deterministic or rng is None:
                 return out.argmax(axis=-1)
@@ -143,6 +196,10 @@ class NumpyActor:
             return (out + rng.gumbel(size=out.shape)).argmax(axis=-1)
         if deterministic or rng is None or self.std is None:
             return out
+        if self.sde:
+            if exploration is None:
+                exploration = self.sample_exploration(rng, out.shape[0])
+            return out + np.einsum("bi,bij->bj", features, exploration)
         return out + self.std * rng.standard_normal(out.shape)
 
 

@@ -57,7 +57,11 @@ def compute_gae(
 
 
 class RolloutCollector:
-    """Steps a vector env with a :class:`NumpyActor`, keeping episode statistics across batches."""
+    """Steps a vector env with a :class:`NumpyActor`, keeping episode statistics across batches.
+
+    For a gSDE policy it samples each env's exploration matrix at the start of every batch and then every
+    ``sde_sample_freq`` steps (never, within the batch, when that is ≤ 0), as sb3's ``collect_rollouts`` does.
+    """
 
     def __init__(
         self,
@@ -66,8 +70,10 @@ class RolloutCollector:
         normalizer: RunningNormalizer,
         seed: int,
         reward_scaler: ReturnScaler | None = None,
+        sde_sample_freq: int = -1,
     ) -> None:
         self.envs = envs
+        self.sde_sample_freq = sde_sample_freq
         self.space = space
         self.normalizer = normalizer
         self.n_envs = envs.num_envs
@@ -99,9 +105,14 @@ class RolloutCollector:
         done = np.empty((n_steps, n), dtype=bool)
         obs = self.raw_obs
         normalize = self.normalizer if self.normalizer.enabled else None
+        exploration = None
         for t in range(n_steps):
             raw[t] = obs
-            a = actor.act(obs if normalize is None else normalize(obs), rng, deterministic=False)
+            if actor.sde and (t == 0 or (self.sde_sample_freq > 0 and t % self.sde_sample_freq == 0)):
+                exploration = actor.sample_exploration(rng, n)  # gSDE: one noise matrix per env, held a while
+            a = actor.act(
+                obs if normalize is None else normalize(obs), rng, deterministic=False, exploration=exploration
+            )
             actions[t] = a
             obs, rewards[t], terminated[t], trunc, info = self.envs.step(
                 a if self.space.discrete else np.clip(a, self.low, self.high)

@@ -152,7 +152,7 @@ def _train_loop(
     optimizer = torch.optim.Adam(agent.critic.parameters(), lr=config.value_lr, fused=True)
     generator = torch.Generator().manual_seed(seed)
     reward_scaler = ReturnScaler(config.n_envs, config.gamma, config.normalize_rewards, config.reward_clip)
-    collector = RolloutCollector(envs, space, agent.normalizer, seed, reward_scaler)
+    collector = RolloutCollector(envs, space, agent.normalizer, seed, reward_scaler, config.sde_sample_freq)
     tr = TrustRegion(
         config.max_kl,
         config.cg_iters,

@@ -74,6 +74,10 @@ def fisher_vector_product_fn(
     Jᵀ M J: J the Jacobian of the network's output, M the KL's Hessian in output space (diag(p) − ppᵀ for
     logits, 1/σ² for a Gaussian mean, and 2 for each log-std). Fv is then one forward-mode and one reverse pass
     written out by hand (:mod:`trainer.mlp_passes`), about 2-3x cheaper than differentiating the KL twice.
+
+    With gSDE the log-std of each sample is ½·log(Σ_i φ_i²·exp(2L_ij) + ε) of the detached features φ and the
+    matrix L, so L's block is Jᵀ·2·J with J_(j),(ij) = φ_i²·exp(2L_ij) / σ_j², and the mean's block uses the
+    per-sample 1/σ².
     """
     layers = Layers.of(actor.body, actor.activation)
     outs = mlp_passes.forward(layers, obs)
@@ -95,6 +99,19 @@ def fisher_vector_product_fn(
         def output_hessian(u: torch.Tensor) -> torch.Tensor:
             return u * inv_var
 
+    if not actor.sde or actor.log_std is None:
+
+        def log_std_block(v_log_std: torch.Tensor) -> torch.Tensor:
+            return 2.0 * v_log_std
+    else:
+        sq_features = outs[-2].pow(2)  # φ(s)²: the last hidden layer's output, as the actor detached it
+        noise_var = torch.exp(2.0 * actor.log_std.detach())  # σ² of E, (features, actions)
+        inv_var_scaled = inv_var * (2.0 * scale)
+
+        def log_std_block(v_log_std: torch.Tensor) -> torch.Tensor:
+            d_log_std = sq_features @ (noise_var * v_log_std)  # J v, times σ_j² of each sample
+            return noise_var * (sq_features.t() @ (d_log_std * inv_var * inv_var_scaled))
+
     @torch.no_grad()
     def fvp(v: torch.Tensor) -> torch.Tensor:
         chunks = [c.view(p.shape) for c, p in zip(torch.split(v, sizes), params, strict=True)]
@@ -104,7 +121,7 @@ def fisher_vector_product_fn(
         for i, g in zip(body_positions, grads, strict=True):
             result[i] = g.reshape(-1)
         if log_std_position is not None:
-            result[log_std_position] = 2.0 * chunks[log_std_position]
+            result[log_std_position] = log_std_block(chunks[log_std_position]).reshape(-1)
         return torch.cat(result) + damping * v
 
     return fvp
@@ -175,7 +192,8 @@ def trpo_step(
     loss = surrogate(actor, obs, actions, advantages, old_log_prob)
     g = flat_grad(loss, params)
     sub = slice(None, None, tr.fisher_subsample)
-    fvp = fisher_vector_product_fn(actor, obs[sub], DistParams(old.loc[sub], old.log_std), tr.cg_damping)
+    old_log_std = old.log_std if old.log_std is None or old.log_std.dim() == 1 else old.log_std[sub]
+    fvp = fisher_vector_product_fn(actor, obs[sub], DistParams(old.loc[sub], old_log_std), tr.cg_damping)
     direction, residual = conjugate_gradient(fvp, g, tr.cg_iters, tr.cg_residual_tol)
     curvature = torch.dot(direction, fvp(direction))
     if not torch.isfinite(curvature) or curvature.item() <= 0.0:

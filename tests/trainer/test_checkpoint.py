@@ -62,3 +62,21 @@ def test_it_refuses_garbage_and_foreign_safetensors(tmp_path: Path) -> None:
     safetensors.torch.save_file({"w": torch.zeros(2)}, foreign)
     with pytest.raises(CheckpointError, match="not a Trustboard checkpoint"):
         load_policy(foreign)
+
+
+@pytest.mark.parametrize("low_byte", [0x80, ord("P")])
+def test_it_loads_a_checkpoint_whose_header_length_starts_like_a_pickle(
+    tiny_result: TrainResult, tmp_path: Path, low_byte: int
+) -> None:
+    """A safetensors header length with low byte 0x80 (or "P") begins the file like a pickle (or a zip)."""
+    path = tmp_path / "c.safetensors"
+    for pad in range(256):
+        save_checkpoint(tiny_result.agent, path, env_id="CartPole-v1", summary={"pad": "x" * pad})
+        if path.read_bytes()[0] == low_byte:
+            break
+    else:
+        pytest.fail(f"no padding gave a header length with low byte {low_byte:#x}")
+    policy = load_policy(path)
+    assert policy.metadata["summary"]["pad"] == "x" * pad
+    obs = np.zeros((3, 4))
+    np.testing.assert_array_equal(policy.act(obs), tiny_result.agent.policy().act(obs))

@@ -10,16 +10,19 @@ from trainer.envs import SpaceInfo
 from trainer.policies import Actor, kl_divergence
 from trainer.trpo import fisher_vector_product_fn, get_flat_params
 
-SPACES = {
-    "discrete": SpaceInfo(obs_dim=3, discrete=True, act_dim=3),
-    "gaussian": SpaceInfo(obs_dim=3, discrete=False, act_dim=2, act_low=(-1.0, -1.0), act_high=(1.0, 1.0)),
+BOX = SpaceInfo(obs_dim=3, discrete=False, act_dim=2, act_low=(-1.0, -1.0), act_high=(1.0, 1.0))
+SPACES = {  # kind: (action space, gSDE)
+    "discrete": (SpaceInfo(obs_dim=3, discrete=True, act_dim=3), False),
+    "gaussian": (BOX, False),
+    "gsde": (BOX, True),
 }
 
 
 @pytest.mark.parametrize("kind", sorted(SPACES))
 def test_it_equals_the_explicit_kl_hessian_times_v(kind: str) -> None:
     torch.manual_seed(0)
-    actor = Actor(SPACES[kind], (5,), "tanh", log_std_init=-0.3).double()
+    space, sde = SPACES[kind]
+    actor = Actor(space, (5,), "tanh", log_std_init=-0.3, sde=sde).double()
     obs = torch.randn(11, 3, dtype=torch.float64)
     with torch.no_grad():
         # Move off the orthogonal init's near-zero output layer so the Fisher is not degenerate.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -30,8 +32,11 @@ def test_it_solves_cartpole_within_a_modest_budget() -> None:
 
 
 @pytest.mark.slow
-def test_it_improves_pendulum_clearly_over_its_first_updates() -> None:
-    result = train(PENDULUM, "Pendulum-v1", total_steps=50_000, seed=0)
+@pytest.mark.parametrize("gsde", [False, True], ids=["gaussian", "gsde"])
+def test_it_improves_pendulum_clearly_over_its_first_updates(gsde: bool) -> None:
+    # With gsde: rl-zoo's full Pendulum-v1 entry (use_sde, sde_sample_freq=4).
+    config = dataclasses.replace(PENDULUM, use_sde=True, sde_sample_freq=4) if gsde else PENDULUM
+    result = train(config, "Pendulum-v1", total_steps=50_000, seed=0)
     first_updates = np.mean([m["rollout/ep_return_mean"] for m in result.metrics[:3]])
     ev = evaluate(result.agent, "Pendulum-v1", episodes=10, seed=1_000_000)
     # A random policy scores about -1200; the rolling training return lags, so judge the final policy itself.

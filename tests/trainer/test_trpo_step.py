@@ -15,9 +15,9 @@ DISCRETE = SpaceInfo(obs_dim=4, discrete=True, act_dim=3)
 GAUSSIAN = SpaceInfo(obs_dim=4, discrete=False, act_dim=2, act_low=(-2.0, -2.0), act_high=(2.0, 2.0))
 
 
-def _batch(space: SpaceInfo, seed: int) -> tuple[Actor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def _batch(space: SpaceInfo, seed: int, sde: bool = False) -> tuple[Actor, torch.Tensor, torch.Tensor, torch.Tensor]:
     torch.manual_seed(seed)
-    actor = Actor(space, (16, 16), "tanh")
+    actor = Actor(space, (16, 16), "tanh", sde=sde)
     obs = torch.randn(256, 4)
     with torch.no_grad():
         p = actor(obs)
@@ -29,12 +29,14 @@ def _batch(space: SpaceInfo, seed: int) -> tuple[Actor, torch.Tensor, torch.Tens
     return actor, obs, actions, advantages
 
 
-@pytest.mark.parametrize("space", [DISCRETE, GAUSSIAN], ids=["discrete", "gaussian"])
+@pytest.mark.parametrize(
+    ("space", "sde"), [(DISCRETE, False), (GAUSSIAN, False), (GAUSSIAN, True)], ids=["discrete", "gaussian", "gsde"]
+)
 @pytest.mark.parametrize("max_kl", [0.001, 0.01, 0.05])
-def test_it_keeps_every_accepted_step_inside_the_trust_region(space: SpaceInfo, max_kl: float) -> None:
+def test_it_keeps_every_accepted_step_inside_the_trust_region(space: SpaceInfo, sde: bool, max_kl: float) -> None:
     tr = TrustRegion(max_kl, 10, 0.1, 1e-10, 10, 0.8)
     for seed in range(5):
-        actor, obs, actions, adv = _batch(space, seed)
+        actor, obs, actions, adv = _batch(space, seed, sde)
         old = actor(obs).detach()  # a copy: the step overwrites the parameters in place
         stats = trpo_step(actor, obs, actions, adv, tr)
         with torch.no_grad():
