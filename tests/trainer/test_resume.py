@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -24,15 +26,23 @@ def _strip(metrics: list[dict]) -> list[dict]:
     return [{k: v for k, v in m.items() if k != "time/steps_per_s"} for m in metrics]
 
 
-@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
-def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str) -> None:
+@pytest.mark.parametrize(
+    ("env_id", "config"),
+    [
+        ("CartPole-v1", CONFIG),
+        ("Pendulum-v1", CONFIG),
+        ("Pendulum-v1", dataclasses.replace(CONFIG, use_sde=True, sde_sample_freq=4)),
+    ],
+    ids=["discrete", "gaussian", "gsde"],
+)
+def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str, config: TRPOConfig) -> None:
     states: list[TrainingState] = []
-    full = train(CONFIG, env_id, total_steps=256 * 7, seed=5, checkpoint_every=2, on_checkpoint=states.append)
+    full = train(config, env_id, total_steps=256 * 7, seed=5, checkpoint_every=2, on_checkpoint=states.append)
     assert [s.update for s in states] == [2, 4, 6]
 
     # A worker died after update 5: its latest state is from update 4, and it went through bytes (storage).
     saved = TrainingState.from_bytes(states[1].to_bytes())
-    resumed = train(CONFIG, env_id, total_steps=256 * 7, seed=5, resume=saved)
+    resumed = train(config, env_id, total_steps=256 * 7, seed=5, resume=saved)
 
     assert resumed.updates == full.updates == 7
     assert _strip(resumed.metrics) == _strip(full.metrics)
