@@ -101,8 +101,13 @@ def _dimension(name: str, values: list[Any]) -> dict[str, Any] | None:
 
 def sensitivity(entries: Sequence[Any]) -> go.Figure:
     """Parallel coordinates of the hyperparameters that vary across entries, against the score."""
+    from trainer import TRPOConfig
+
     rows = list(entries[:MAX_PARCOORDS])
-    params = [e.config.params if isinstance(e.config.params, dict) else {} for e in rows]
+    # A config saved before the trainer gained a field lacks its key and means the default: fill it in, so the
+    # field does not "vary" between None and its default.
+    defaults = TRPOConfig().to_dict()
+    params = [{**defaults, **e.config.params} if isinstance(e.config.params, dict) else {} for e in rows]
     keys = sorted({k for p in params for k in p})
     dims = []
     for k in keys:

@@ -33,6 +33,18 @@ def test_it_plots_only_parameters_that_vary() -> None:
     assert list(dims[2].values) == [10, 20]
 
 
+def test_a_missing_field_means_the_trainers_default_not_a_new_value() -> None:
+    rows = [
+        entry("old", {"max_kl": 0.01}, 10),  # saved before use_sde existed
+        entry("new", {"max_kl": 0.02, "use_sde": False}, 20),
+        entry("sde", {"max_kl": 0.02, "use_sde": True}, 30),
+    ]
+    dims = charts.sensitivity(rows).data[0].dimensions
+    assert [d.label for d in dims] == ["max_kl", "use_sde", "score"]
+    assert list(dims[1].ticktext) == ["False", "True"] and list(dims[1].values) == [0, 0, 1]
+    assert [d.label for d in charts.sensitivity(rows[:2]).data[0].dimensions] == ["max_kl", "score"]
+
+
 def test_it_draws_a_band_and_a_line_per_entry() -> None:
     curve = {"steps": [0, 10], "mean": [1, 2], "low": [0, 1], "high": [2, 3]}
     fig = charts.learning_curves([entry("a", {}, 1, curve), entry("b", {}, 2)], budget=10)

@@ -25,3 +25,15 @@ def test_it_loads_the_catalog_default_config_and_demo_account_idempotently(db: N
     default = TrainerConfig.objects.get(is_default=True)
     assert default.params == TRPOConfig().to_dict() and TrainerConfig.objects.count() == 1
     assert authenticate(username="demo", password="demo-pass-123") is not None
+
+
+def test_a_new_trainer_field_with_a_neutral_default_makes_no_new_default_version(db: None) -> None:
+    before_the_field = {k: v for k, v in TRPOConfig().to_dict().items() if k not in ("use_sde", "sde_sample_freq")}
+    old = TrainerConfig.objects.create(name="trpo-default", version=1, params=before_the_field, is_default=True)
+    call_command("load_catalog")
+    assert list(TrainerConfig.objects.values_list("pk", "is_default")) == [(old.pk, True)]
+    # A default that did change is a new version, which becomes the default.
+    TrainerConfig.objects.filter(pk=old.pk).update(params={**before_the_field, "max_kl": 0.05})
+    call_command("load_catalog")
+    newest = TrainerConfig.objects.get(is_default=True)
+    assert (newest.version, newest.params, TrainerConfig.objects.count()) == (2, TRPOConfig().to_dict(), 2)

@@ -46,12 +46,16 @@ def load_environments() -> list[Environment]:
 
 @transaction.atomic
 def load_default_config() -> TrainerConfig:
-    """The trainer's defaults as ``trpo-default``; when the trainer's defaults change, a new version becomes default."""
+    """The trainer's defaults as ``trpo-default``; when the trainer's defaults change, a new version becomes default.
+
+    A version saved before the trainer gained a field lacks that key; it still matches when every key it has
+    holds today's default (a new field's default keeps the old behaviour), so a new field makes no new version.
+    """
     from trainer import TRPOConfig
 
     params = TRPOConfig().to_dict()
     versions = list(TrainerConfig.objects.filter(name=DEFAULT_CONFIG_NAME).order_by("-version"))
-    match = next((c for c in versions if c.params == params), None)
+    match = next((c for c in versions if {**params, **c.params} == params), None)
     if match is None:
         match = TrainerConfig.objects.create(
             name=DEFAULT_CONFIG_NAME,
