@@ -7,11 +7,14 @@ mean over 3 seeds says little; this script prints every seed's final evaluation 
   observation-only, or no normalisation;
 - ``ours-per-step-obs``: ``ours-both`` with VecNormalize-like observation statistics (updated after every env step,
   each observation stored as the policy saw it) through a collector defined here, not in ``trainer/``;
+- ``ours-per-step-both``: the same, and the reward scale too updated every step (VecNormalize's ``ret_rms``: starts
+  at variance 1 with count 1e-4, each reward divided by the std of the discounted returns so far);
 - ``sb3-both`` / ``sb3-none``: sb3-contrib's TRPO with or without ``VecNormalize(norm_obs, norm_reward)``.
 
     python benchmarks/swimmer_modes.py --variants ours-both sb3-both --seeds 0 1 --steps 300000
 
-Each run evaluates 5 deterministic episodes with episode seeds 10,000 + i. One torch thread.
+Each run evaluates 5 deterministic episodes with episode seeds 10,000 + i. One torch thread. ``--env`` runs the same
+variants on another environment of the matched benchmark (with its rl-zoo settings), e.g. HalfCheetah-v5.
 """
 
 from __future__ import annotations
@@ -29,10 +32,12 @@ import trpo_vs_sb3  # beside this script; importing it also puts the repository 
 
 from trainer import rollout
 from trainer.config import TRPOConfig
+from trainer.normalizer import RunningNormalizer
 
 ENV_ID = "Swimmer-v5"
 EVAL_EPISODES, EVAL_SEED = 5, 10_000
-VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-obs", "sb3-both", "sb3-none")
+VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-obs", "ours-per-step-both", "sb3-both", "sb3-none")
+PER_STEP_COLLECTORS: dict[str, type[rollout.RolloutCollector]] = {}
 
 
 class PerStepObsCollector(rollout.RolloutCollector):
@@ -70,9 +75,31 @@ class PerStepObsCollector(rollout.RolloutCollector):
         return rollout.Rollout(obs_seen, next_seen, actions, rewards, learning, terminated, done, raw)
 
 
-def variant_settings(variant: str) -> trpo_vs_sb3.Settings:
-    """rl-zoo's Swimmer settings with the variant's normalisation (``normalize`` is what sb3-contrib's run reads)."""
-    settings = trpo_vs_sb3.zoo_settings(ENV_ID)
+class PerStepBothCollector(PerStepObsCollector):
+    """Also scales rewards by statistics updated every step, as VecNormalize's ``norm_reward`` does (experiment)."""
+
+    def collect(self, actor: Any, n_steps: int, rng: np.random.Generator) -> rollout.Rollout:
+        if not hasattr(self, "return_stats"):
+            self.return_stats = RunningNormalizer(1, enabled=True)
+            self.return_stats.count = 1e-4  # VecNormalize's RunningMeanStd: mean 0, variance 1, count 1e-4
+            self.discounted = np.zeros(self.n_envs)
+        batch = super().collect(actor, n_steps, rng)
+        learning = np.empty_like(batch.rewards)
+        for t in range(n_steps):
+            self.discounted = self.discounted * self.reward_scaler.gamma + batch.rewards[t]
+            self.return_stats.update(self.discounted.reshape(-1, 1))
+            scale = np.sqrt(self.return_stats.var[0] + 1e-8)
+            learning[t] = np.clip(batch.rewards[t] / scale, -self.reward_scaler.clip, self.reward_scaler.clip)
+            self.discounted[batch.done[t]] = 0.0
+        return batch._replace(learning_rewards=learning)
+
+
+PER_STEP_COLLECTORS.update({"ours-per-step-obs": PerStepObsCollector, "ours-per-step-both": PerStepBothCollector})
+
+
+def variant_settings(variant: str, env_id: str = ENV_ID) -> trpo_vs_sb3.Settings:
+    """rl-zoo's settings with the variant's normalisation (``normalize`` is what sb3-contrib's run reads)."""
+    settings = trpo_vs_sb3.zoo_settings(env_id)
     obs, rew = {"ours-obs": (True, False), "ours-none": (False, False), "sb3-none": (False, False)}.get(
         variant, (True, True)
     )
@@ -80,15 +107,15 @@ def variant_settings(variant: str) -> trpo_vs_sb3.Settings:
     return dataclasses.replace(settings, ours=ours, normalize=obs and rew)
 
 
-def run(variant: str, seed: int, steps: int) -> float:
+def run(variant: str, seed: int, steps: int, env_id: str = ENV_ID) -> float:
     """One training run and its mean evaluation return, through the matched benchmark's own run functions."""
-    settings = variant_settings(variant)
+    settings = variant_settings(variant, env_id)
     if variant.startswith("sb3"):
         return trpo_vs_sb3.run_sb3(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
     train_module = sys.modules["trainer.train"]
     original = train_module.RolloutCollector  # type: ignore[attr-defined]
-    if variant == "ours-per-step-obs":
-        train_module.RolloutCollector = PerStepObsCollector  # type: ignore[attr-defined]
+    if variant in PER_STEP_COLLECTORS:
+        train_module.RolloutCollector = PER_STEP_COLLECTORS[variant]  # type: ignore[attr-defined]
     try:
         return trpo_vs_sb3.run_ours(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
     finally:
@@ -100,13 +127,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", nargs="+", choices=VARIANTS, default=list(VARIANTS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
     parser.add_argument("--steps", type=int, default=300_000)
+    parser.add_argument("--env", default=ENV_ID, choices=list(trpo_vs_sb3.ENVS))
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     for variant in args.variants:
         for seed in args.seeds:
             t0 = time.perf_counter()
-            ret = run(variant, seed, args.steps)
-            row = {"variant": variant, "seed": seed, "eval": round(ret, 1), "s": round(time.perf_counter() - t0)}
+            ret = run(variant, seed, args.steps, args.env)
+            row = {
+                "env": args.env,
+                "variant": variant,
+                "seed": seed,
+                "eval": round(ret, 1),
+                "s": round(time.perf_counter() - t0),
+            }
             print(json.dumps(row), flush=True)
     return 0
 
