@@ -209,16 +209,23 @@ class Settings:
     normalize: bool
     dropped: dict[str, Any]  # zoo keys deliberately not applied (gSDE without --gsde)
     sde: dict[str, Any] = field(default_factory=dict)  # gSDE settings applied to both libraries (with --gsde)
+    kl_scale: int = 1  # our max_kl and cg_damping = sb3's × this (action dimensions, with --kl-per-action-dim)
 
 
 # --------------------------------------------------------------------------------------------- hyperparameters
 
 
-def zoo_settings(env_id: str, gsde: bool = False) -> Settings:
+def zoo_settings(env_id: str, gsde: bool = False, kl_per_action_dim: bool = False) -> Settings:
     """sb3 defaults overlaid with the zoo's entry, mapped onto TRPOConfig.
 
     The zoo's gSDE settings (use_sde, sde_sample_freq: an exploration add-on, not TRPO) apply to both libraries
     with ``gsde``, and are dropped from both otherwise, which is how the earlier tables were measured.
+
+    For Box actions sb3-contrib's KL is torch's per-dimension Normal KL averaged over samples *and* action
+    dimensions, so its ``target_kl`` bounds KL/k and its ``cg_damping`` is added to the Fisher of KL/k (k action
+    dimensions); our trainer bounds the joint KL, as the paper. ``kl_per_action_dim`` maps them to the same
+    constraint and the same CG system: max_kl = k·target_kl, cg_damping = k·cg_damping. Without it (how the earlier
+    tables were measured) the numbers are copied, and sb3-contrib's trust region is k times wider.
     """
     zoo = ZOO_HYPERPARAMS[env_id]
     merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
@@ -241,9 +248,22 @@ def zoo_settings(env_id: str, gsde: bool = False) -> Settings:
     sde_keys = {k: zoo[k] for k in ("use_sde", "sde_sample_freq") if k in zoo}
     if gsde:
         ours.update(sde_keys)  # same names in TRPOConfig
+    kl_scale = box_action_dims(env_id) if kl_per_action_dim else 1
+    ours["max_kl"] = merged["target_kl"] * kl_scale
+    ours["cg_damping"] = merged["cg_damping"] * kl_scale
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
     applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
-    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied)
+    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied, kl_scale)
+
+
+def box_action_dims(env_id: str) -> int:
+    """Dimensions of a Box action space (1 for Discrete: a Categorical's KL is one number per sample in both)."""
+    env = gym.make(env_id)
+    try:
+        space = env.action_space
+        return int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else 1
+    finally:
+        env.close()
 
 
 def check_against_anchors(path: Path) -> list[str]:
@@ -604,6 +624,11 @@ def render_section(
         extra = f"; zoo's {s.dropped} **not used**" if s.dropped else ""
         if s.sde:
             extra = "; gSDE in both: " + ", ".join(f"{k}={v} → {k}" for k, v in s.sde.items())
+        if s.kl_scale != 1:
+            extra += (
+                f"; **KL per action dimension**: max_kl = {s.kl_scale} × target_kl = {s.ours.max_kl:g}, "
+                f"cg_damping = {s.kl_scale} × {s.sb3['cg_damping']:g} = {s.ours.cg_damping:g}"
+            )
         lines.append(
             f"- **{env_id}**: n_envs={s.ours.n_envs}, {pairs}; net_arch pi=vf=[64, 64] tanh; "
             f"normalize={'obs and reward' if s.normalize else 'off'}{extra}."
@@ -671,6 +696,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="apply rl-zoo's gSDE settings (use_sde, sde_sample_freq) to both libraries where the zoo sets them",
     )
+    p.add_argument(
+        "--kl-per-action-dim",
+        action="store_true",
+        help="match sb3-contrib's per-action-dimension KL for Box actions: our max_kl and cg_damping = k × its "
+        "target_kl and cg_damping (k action dimensions); without it the numbers are copied as they are",
+    )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="Markdown file to write into")
     p.add_argument("--json", type=Path, default=None, help="also write every run's raw numbers here")
     p.add_argument("--raw-seconds", type=float, default=2.0, help="seconds per raw env throughput measurement")
@@ -696,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
     anchor_problems = check_against_anchors(args.anchors)
     for problem in anchor_problems:
         print(f"warning: {problem}", file=sys.stderr)
-    settings = {env_id: zoo_settings(env_id, args.gsde) for env_id in args.envs}
+    settings = {env_id: zoo_settings(env_id, args.gsde, args.kl_per_action_dim) for env_id in args.envs}
     print(f"# {command}\n# {json.dumps(info)}", flush=True)
 
     start = time.perf_counter()
