@@ -61,7 +61,9 @@ class TRPOConfig:
 
     max_kl: float = _spec(
         0.01,
-        "Trust-region radius δ: the largest mean KL(π_old‖π_new) an update may take.",
+        "Trust-region radius δ: the largest mean KL(π_old‖π_new) an update may take, of the whole action "
+        "distribution (the paper's). sb3-contrib's target_kl averages the KL over Box action dimensions too: its δ "
+        "and cg_damping λ with k action dimensions are max_kl = k·δ and cg_damping = k·λ here.",
         low=0.0,
         high=1.0,
         low_open=True,
