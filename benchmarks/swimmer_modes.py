@@ -37,7 +37,6 @@ from trainer.normalizer import RunningNormalizer
 ENV_ID = "Swimmer-v5"
 EVAL_EPISODES, EVAL_SEED = 5, 10_000
 VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-obs", "ours-per-step-both", "sb3-both", "sb3-none")
-PER_STEP_COLLECTORS: dict[str, type[rollout.RolloutCollector]] = {}
 
 
 class PerStepObsCollector(rollout.RolloutCollector):
@@ -94,7 +93,10 @@ class PerStepBothCollector(PerStepObsCollector):
         return batch._replace(learning_rewards=learning)
 
 
-PER_STEP_COLLECTORS.update({"ours-per-step-obs": PerStepObsCollector, "ours-per-step-both": PerStepBothCollector})
+PER_STEP_COLLECTORS: dict[str, type[rollout.RolloutCollector]] = {
+    "ours-per-step-obs": PerStepObsCollector,
+    "ours-per-step-both": PerStepBothCollector,
+}
 
 
 def variant_settings(variant: str, env_id: str = ENV_ID) -> trpo_vs_sb3.Settings:

@@ -47,6 +47,7 @@ from markdown_sections import BENCHMARKS_MD, write_section  # noqa: E402  (besid
 
 import trainer  # noqa: E402
 from trainer import TRPOConfig, evaluate, steps_for_budget  # noqa: E402
+from trainer.envs import space_info  # noqa: E402
 
 SECTION_HEADING = "## TRPO: Trustboard trainer vs sb3-contrib"
 DEFAULT_ANCHORS = Path("/work/shared/reference/trpo-anchors.json")
@@ -260,10 +261,10 @@ def box_action_dims(env_id: str) -> int:
     """Dimensions of a Box action space (1 for Discrete: a Categorical's KL is one number per sample in both)."""
     env = gym.make(env_id)
     try:
-        space = env.action_space
-        return int(np.prod(space.shape)) if isinstance(space, gym.spaces.Box) else 1
+        space = space_info(env.observation_space, env.action_space)
     finally:
         env.close()
+    return 1 if space.discrete else space.act_dim
 
 
 def check_against_anchors(path: Path) -> list[str]:

@@ -53,6 +53,12 @@ class DistParams(NamedTuple):
         """A frozen copy. log_std is cloned: it is the parameter itself, which the line search overwrites."""
         return DistParams(self.loc.detach(), None if self.log_std is None else self.log_std.detach().clone())
 
+    def rows(self, index: slice) -> DistParams:
+        """The distributions of some samples; a state-independent log-std is shared by all of them."""
+        if self.log_std is None or self.log_std.dim() == 1:
+            return DistParams(self.loc[index], self.log_std)
+        return DistParams(self.loc[index], self.log_std[index])
+
 
 def log_prob(p: DistParams, actions: torch.Tensor) -> torch.Tensor:
     """log π(a|s) per sample. Gaussian log-probs are of the unclipped action the policy sampled."""

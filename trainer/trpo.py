@@ -106,11 +106,11 @@ def fisher_vector_product_fn(
     else:
         sq_features = outs[-2].pow(2)  # φ(s)²: the last hidden layer's output, as the actor detached it
         noise_var = torch.exp(2.0 * actor.log_std.detach())  # σ² of E, (features, actions)
-        inv_var_scaled = inv_var * (2.0 * scale)
+        weight = (2.0 * scale) * inv_var.pow(2)  # the KL's 2 per log-std, the mean over samples, and J's 1/σ_j² twice
 
         def log_std_block(v_log_std: torch.Tensor) -> torch.Tensor:
-            d_log_std = sq_features @ (noise_var * v_log_std)  # J v, times σ_j² of each sample
-            return noise_var * (sq_features.t() @ (d_log_std * inv_var * inv_var_scaled))
+            var_times_jv = sq_features @ (noise_var * v_log_std)  # J v, times σ_j² of each sample
+            return noise_var * (sq_features.t() @ (var_times_jv * weight))
 
     @torch.no_grad()
     def fvp(v: torch.Tensor) -> torch.Tensor:
@@ -192,8 +192,7 @@ def trpo_step(
     loss = surrogate(actor, obs, actions, advantages, old_log_prob)
     g = flat_grad(loss, params)
     sub = slice(None, None, tr.fisher_subsample)
-    old_log_std = old.log_std if old.log_std is None or old.log_std.dim() == 1 else old.log_std[sub]
-    fvp = fisher_vector_product_fn(actor, obs[sub], DistParams(old.loc[sub], old_log_std), tr.cg_damping)
+    fvp = fisher_vector_product_fn(actor, obs[sub], old.rows(sub), tr.cg_damping)
     direction, residual = conjugate_gradient(fvp, g, tr.cg_iters, tr.cg_residual_tol)
     curvature = torch.dot(direction, fvp(direction))
     if not torch.isfinite(curvature) or curvature.item() <= 0.0:
