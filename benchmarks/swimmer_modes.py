@@ -101,7 +101,7 @@ PER_STEP_COLLECTORS: dict[str, type[rollout.RolloutCollector]] = {
 
 def variant_settings(variant: str, env_id: str = ENV_ID) -> trpo_vs_sb3.Settings:
     """rl-zoo's settings with the variant's normalisation (``normalize`` is what sb3-contrib's run reads)."""
-    settings = trpo_vs_sb3.zoo_settings(env_id)
+    settings = trpo_vs_sb3.zoo_settings(env_id, gsde=False, kl_per_action_dim=False)  # as its table was measured
     obs, rew = {"ours-obs": (True, False), "ours-none": (False, False), "sb3-none": (False, False)}.get(
         variant, (True, True)
     )

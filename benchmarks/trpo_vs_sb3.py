@@ -211,22 +211,23 @@ class Settings:
     dropped: dict[str, Any]  # zoo keys deliberately not applied (gSDE without --gsde)
     sde: dict[str, Any] = field(default_factory=dict)  # gSDE settings applied to both libraries (with --gsde)
     kl_scale: int = 1  # our max_kl and cg_damping = sb3's × this (action dimensions, with --kl-per-action-dim)
+    kl_mapped: bool = False  # whether the per-action-dimension mapping was asked for (1-D and Discrete: scale 1)
 
 
 # --------------------------------------------------------------------------------------------- hyperparameters
 
 
-def zoo_settings(env_id: str, gsde: bool = False, kl_per_action_dim: bool = False) -> Settings:
+def zoo_settings(env_id: str, gsde: bool = True, kl_per_action_dim: bool = True) -> Settings:
     """sb3 defaults overlaid with the zoo's entry, mapped onto TRPOConfig.
 
     The zoo's gSDE settings (use_sde, sde_sample_freq: an exploration add-on, not TRPO) apply to both libraries
-    with ``gsde``, and are dropped from both otherwise, which is how the earlier tables were measured.
+    with ``gsde``, and are dropped from both otherwise, which is how the tables before 2026-11-29 13:00 were measured.
 
     For Box actions sb3-contrib's KL is torch's per-dimension Normal KL averaged over samples *and* action
     dimensions, so its ``target_kl`` bounds KL/k and its ``cg_damping`` is added to the Fisher of KL/k (k action
     dimensions); our trainer bounds the joint KL, as the paper. ``kl_per_action_dim`` maps them to the same
-    constraint and the same CG system: max_kl = k·target_kl, cg_damping = k·cg_damping. Without it (how the earlier
-    tables were measured) the numbers are copied, and sb3-contrib's trust region is k times wider.
+    constraint and the same CG system: max_kl = k·target_kl, cg_damping = k·cg_damping. Without it (how the tables
+    before 2026-11-29 13:00 were measured) the numbers are copied, and sb3-contrib's trust region is k times wider.
     """
     zoo = ZOO_HYPERPARAMS[env_id]
     merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
@@ -254,7 +255,7 @@ def zoo_settings(env_id: str, gsde: bool = False, kl_per_action_dim: bool = Fals
     ours["cg_damping"] = merged["cg_damping"] * kl_scale
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
     applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
-    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied, kl_scale)
+    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied, kl_scale, kl_per_action_dim)
 
 
 def box_action_dims(env_id: str) -> int:
@@ -644,6 +645,7 @@ def render_section(
         "shared with other work: absolute steps/s then drop for both libraries, the alternation keeps the ratio "
         "fair, and the load average at the start is recorded above.",
         gsde_note(any(s.sde for s in settings.values())),
+        kl_note(all(s.kl_mapped for s in settings.values())),
         "- **normalize**: rl-zoo's `normalize: true` is VecNormalize of observations and rewards (rewards divided "
         "by the running std of the discounted return, with the algorithm's γ); both libraries do that here (ours: "
         "`normalize_observations=True, normalize_rewards=True`, clips 10; sb3: `VecNormalize(norm_obs=True, "
@@ -664,15 +666,30 @@ def gsde_note(applied: bool) -> str:
     """The notes' line on gSDE, which rl-zoo sets for Pendulum-v1 and MountainCarContinuous-v0."""
     if applied:
         return (
-            "- **gSDE on** (`--gsde`): where rl-zoo sets `use_sde`, both libraries explore with generalized "
+            "- **gSDE on** (the default): where rl-zoo sets `use_sde`, both libraries explore with generalized "
             "State-Dependent Exploration (an add-on, not part of TRPO): noise φ(s)·E from the policy's last hidden "
             "features, E resampled every `sde_sample_freq` steps and at each batch start; sb3's parametrisation "
             "(full_std, learn_features=False, log_std_init 0) and ours (`TRPOConfig.use_sde`) are the same."
         )
     return (
         "- **gSDE off**: rl-zoo runs Pendulum-v1 (and MountainCarContinuous) with `use_sde=True`, an exploration "
-        "add-on that is not part of TRPO; both libraries run here *without* it (add `--gsde` to apply it to "
-        "both), so returns can differ from the published (gSDE) figures."
+        "add-on that is not part of TRPO; both libraries run here *without* it (`--no-gsde`), so returns can "
+        "differ from the published (gSDE) figures."
+    )
+
+
+def kl_note(mapped: bool) -> str:
+    """The notes' line on how rl-zoo's target_kl and cg_damping reach our trainer for Box actions."""
+    if mapped:
+        return (
+            "- **KL per action dimension** (the default): sb3-contrib's KL for Box actions is averaged over action "
+            "dimensions as well as samples, ours is the joint KL of the paper; for k action dimensions our "
+            "max_kl = k × target_kl and cg_damping = k × its cg_damping give both the same trust region and the "
+            "same CG system (Discrete and 1-D actions: unchanged)."
+        )
+    return (
+        "- **KL copied** (`--no-kl-per-action-dim`): target_kl and cg_damping are copied as they are, so for k "
+        "action dimensions sb3-contrib's trust region is k times wider than ours (its KL is averaged over them)."
     )
 
 
@@ -694,14 +711,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--libraries", nargs="+", default=list(LIBRARIES), choices=LIBRARIES)
     p.add_argument(
         "--gsde",
-        action="store_true",
-        help="apply rl-zoo's gSDE settings (use_sde, sde_sample_freq) to both libraries where the zoo sets them",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="apply rl-zoo's gSDE settings (use_sde, sde_sample_freq) to both libraries where the zoo sets them\n"
+        "(default; --no-gsde drops them from both, as the tables before 2026-11-29 13:00 did)",
     )
     p.add_argument(
         "--kl-per-action-dim",
-        action="store_true",
-        help="match sb3-contrib's per-action-dimension KL for Box actions: our max_kl and cg_damping = k × its "
-        "target_kl and cg_damping (k action dimensions); without it the numbers are copied as they are",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="match sb3-contrib's per-action-dimension KL for Box actions: our max_kl and cg_damping = k × its\n"
+        "target_kl and cg_damping (k action dimensions; default); --no-kl-per-action-dim copies the numbers as\n"
+        "they are, as the tables before 2026-11-29 13:00 did",
     )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="Markdown file to write into")
     p.add_argument("--json", type=Path, default=None, help="also write every run's raw numbers here")
