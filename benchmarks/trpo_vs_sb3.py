@@ -484,6 +484,7 @@ def environment_info(threads: int) -> dict[str, str]:
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
         "cpu": cpu,
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),  # SIMD level: NumPy's BLAS kernels follow it
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": str(threads),
@@ -586,7 +587,8 @@ def render_section(
         f"Command: `{command}`  ",
         f"Date: {info['date_utc']}; the whole benchmark took {total_s / 60:.1f} min in one process "
         "(raw env measurements and an untimed warm-up included).  ",
-        f"Machine: {info['nproc']} cores, {info['cpu']}; load average at start {info['load_avg_start']} "
+        f"Machine: {info['nproc']} cores, {info['cpu']} ({info['cpu_capability']}); "
+        f"load average at start {info['load_avg_start']} "
         "(other work may have shared the machine).  ",
         f"Versions: python {info['python']}, torch {info['torch']} (**{info['torch_threads']} intra-op thread**, "
         f"{info['torch_interop_threads']} inter-op), gymnasium {info['gymnasium']}, mujoco {info['mujoco']}, "

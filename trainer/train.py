@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import platform
 import time
 from collections.abc import Callable, Iterator
@@ -81,6 +82,12 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def library_versions(device: torch.device) -> dict[str, str]:
+    """What a run's exact numbers depend on besides config and seed.
+
+    ``cpu_capability`` (torch's SIMD level, e.g. AVX2 or AVX512) stands for the CPU kind: NumPy's OpenBLAS picks
+    its matrix kernels by CPU (``OPENBLAS_CORETYPE`` overrides that), so the same seed gives the same run bit for
+    bit on one kind of CPU but may diverge on another.
+    """
     return {
         "trainer": __version__,
         "torch": torch.__version__,
@@ -88,6 +95,8 @@ def library_versions(device: torch.device) -> dict[str, str]:
         "numpy": np.__version__,
         "python": platform.python_version(),
         "torch_threads": str(torch.get_num_threads()),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "auto"),
         "device": str(device) if device.type == "cpu" else torch.cuda.get_device_name(device),
     }
 

@@ -28,6 +28,7 @@ def test_it_round_trips_to_the_same_actions(tiny_result: TrainResult, tmp_path: 
     assert meta["config"] == tiny_result.agent.config.to_dict()
     assert meta["summary"] == {"eval_return_mean": 1.0}
     assert meta["versions"]["torch"] == torch.__version__
+    assert meta["versions"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability(), "results depend on it"
 
 
 def test_it_keeps_the_observation_normaliser(tmp_path: Path) -> None:
