@@ -1,0 +1,47 @@
+"""The benchmark's translation of rl-zoo's TRPO settings: every table in BENCHMARKS.md rests on it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+
+import trpo_vs_sb3
+
+
+def test_by_default_a_box_envs_trust_region_is_sb3_contribs_per_dimension_one_times_k() -> None:
+    s = trpo_vs_sb3.zoo_settings("HalfCheetah-v5")  # 6 action dimensions, target_kl 0.04, cg_damping 0.1
+    assert s.kl_scale == 6
+    assert s.ours.max_kl == pytest.approx(0.24)
+    assert s.ours.cg_damping == pytest.approx(0.6)
+    assert s.sb3["target_kl"] == 0.04 and s.sb3["cg_damping"] == 0.1, "sb3-contrib keeps rl-zoo's numbers"
+
+
+def test_copied_numbers_reproduce_the_earlier_tables() -> None:
+    s = trpo_vs_sb3.zoo_settings("HalfCheetah-v5", gsde=False, kl_per_action_dim=False)
+    assert (s.kl_scale, s.ours.max_kl, s.ours.cg_damping) == (1, 0.04, 0.1)
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_discrete_and_one_dimensional_actions_are_unchanged(env_id: str) -> None:
+    mapped, copied = trpo_vs_sb3.zoo_settings(env_id), trpo_vs_sb3.zoo_settings(env_id, kl_per_action_dim=False)
+    assert mapped.kl_scale == 1
+    assert (mapped.ours.max_kl, mapped.ours.cg_damping) == (copied.ours.max_kl, copied.ours.cg_damping)
+
+
+def test_gsde_follows_the_zoo_entry_by_default_and_can_be_dropped() -> None:
+    on = trpo_vs_sb3.zoo_settings("Pendulum-v1")
+    assert on.ours.use_sde and on.ours.sde_sample_freq == 4 and on.sde == {"use_sde": True, "sde_sample_freq": 4}
+    off = trpo_vs_sb3.zoo_settings("Pendulum-v1", gsde=False)
+    assert not off.ours.use_sde and off.dropped == {"use_sde": True, "sde_sample_freq": 4} and not off.sde
+    assert not trpo_vs_sb3.zoo_settings("CartPole-v1").ours.use_sde, "no gSDE where the zoo does not set it"
+
+
+def test_the_command_line_defaults_and_their_negations() -> None:
+    args = trpo_vs_sb3.parse_args([])
+    assert args.gsde and args.kl_per_action_dim
+    args = trpo_vs_sb3.parse_args(["--no-gsde", "--no-kl-per-action-dim"])
+    assert not args.gsde and not args.kl_per_action_dim
