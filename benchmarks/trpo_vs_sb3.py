@@ -47,7 +47,13 @@ from markdown_sections import BENCHMARKS_MD, write_section  # noqa: E402  (besid
 
 import trainer  # noqa: E402
 from trainer import TRPOConfig, evaluate, steps_for_budget  # noqa: E402
-from trainer.envs import space_info  # noqa: E402
+from trainer.sb3_compat import (  # noqa: E402
+    PER_ACTION_DIMENSION,
+    SB3_TO_TRPOCONFIG,
+    SB3_TRPO_DEFAULTS,
+    action_dimensions,
+    config_from_sb3,
+)
 
 SECTION_HEADING = "## TRPO: Trustboard trainer vs sb3-contrib"
 DEFAULT_ANCHORS = Path("/work/shared/reference/trpo-anchors.json")
@@ -55,23 +61,10 @@ EVAL_EPISODES = 10
 EVAL_SEED = 1_000_000
 LIBRARIES = ("trustboard", "sb3-contrib")
 
-# sb3-contrib TRPO defaults (sb3_contrib/trpo/trpo.py) and rl-baselines3-zoo hyperparams/trpo.yml, in sb3's names.
-# Kept here so the benchmark is self-contained; checked against the reference anchors file when it is present.
-SB3_DEFAULTS: dict[str, Any] = {
-    "learning_rate": 0.001,
-    "n_steps": 2048,
-    "batch_size": 128,
-    "gamma": 0.99,
-    "gae_lambda": 0.95,
-    "cg_max_steps": 15,
-    "cg_damping": 0.1,
-    "line_search_shrinking_factor": 0.8,
-    "line_search_max_iter": 10,
-    "n_critic_updates": 10,
-    "normalize_advantage": True,
-    "target_kl": 0.01,
-    "sub_sampling_factor": 1,
-}
+# sb3-contrib's TRPO defaults (from trainer.sb3_compat, which translates them) without gSDE's, which the zoo entries
+# below set where they use it; checked against the reference anchors file when it is present.
+SB3_DEFAULTS: dict[str, Any] = {k: v for k, v in SB3_TRPO_DEFAULTS.items() if k not in ("use_sde", "sde_sample_freq")}
+# rl-baselines3-zoo hyperparams/trpo.yml, in sb3's names; kept here so the benchmark is self-contained.
 _MUJOCO_ZOO: dict[str, Any] = {
     "normalize": True,
     "n_envs": 2,
@@ -132,23 +125,8 @@ ANCHOR_ZOO_KEYS = {
     "Swimmer-v5": "Swimmer",
 }
 
-# sb3 name -> TRPOConfig field. Everything else (net_arch [64, 64] tanh for both nets, normalize) is set explicitly.
-SB3_TO_OURS = {
-    "n_steps": "n_steps",
-    "n_envs": "n_envs",
-    "batch_size": "value_minibatch_size",
-    "n_critic_updates": "value_epochs",
-    "learning_rate": "value_lr",
-    "cg_max_steps": "cg_iters",
-    "cg_damping": "cg_damping",
-    "target_kl": "max_kl",
-    "gae_lambda": "gae_lambda",
-    "gamma": "gamma",
-    "line_search_shrinking_factor": "line_search_shrink",
-    "line_search_max_iter": "line_search_steps",
-    "sub_sampling_factor": "fisher_subsample",
-    "normalize_advantage": "normalize_advantage",
-}
+# sb3 name -> TRPOConfig field, for the settings table of each section.
+SB3_TO_OURS = {**SB3_TO_TRPOCONFIG, **PER_ACTION_DIMENSION}
 # Keys of the zoo file that are not TRPO hyperparameters of either library, or are left out on purpose.
 NOT_HYPERPARAMS = ("n_timesteps", "normalize", "use_sde", "sde_sample_freq")
 
@@ -218,54 +196,26 @@ class Settings:
 
 
 def zoo_settings(env_id: str, gsde: bool = True, kl_per_action_dim: bool = True) -> Settings:
-    """sb3 defaults overlaid with the zoo's entry, mapped onto TRPOConfig.
+    """sb3 defaults overlaid with the zoo's entry; ours through ``trainer.sb3_compat.config_from_sb3``.
 
     The zoo's gSDE settings (use_sde, sde_sample_freq: an exploration add-on, not TRPO) apply to both libraries
     with ``gsde``, and are dropped from both otherwise, which is how the tables before 2026-11-29 13:00 were measured.
 
-    For Box actions sb3-contrib's KL is torch's per-dimension Normal KL averaged over samples *and* action
-    dimensions, so its ``target_kl`` bounds KL/k and its ``cg_damping`` is added to the Fisher of KL/k (k action
-    dimensions); our trainer bounds the joint KL, as the paper. ``kl_per_action_dim`` maps them to the same
-    constraint and the same CG system: max_kl = k·target_kl, cg_damping = k·cg_damping. Without it (how the tables
-    before 2026-11-29 13:00 were measured) the numbers are copied, and sb3-contrib's trust region is k times wider.
+    For Box actions sb3-contrib's KL is averaged over action dimensions as well as samples, so the same trust region
+    is max_kl = k·target_kl, cg_damping = k·cg_damping here (``kl_per_action_dim``, what ``config_from_sb3`` does).
+    Without it (how the tables before 2026-11-29 13:00 were measured) the numbers are copied, and sb3-contrib's trust
+    region is k times wider.
     """
     zoo = ZOO_HYPERPARAMS[env_id]
-    merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
-    merged.setdefault("n_envs", 1)
-    normalize = bool(zoo.get("normalize", False))
-    ours = {SB3_TO_OURS[k]: v for k, v in merged.items()}
-    ours.update(
-        hidden_sizes=[64, 64],
-        value_hidden_sizes=[64, 64],
-        activation="tanh",
-        normalize_observations=normalize,
-        obs_clip=10.0,  # VecNormalize's clip_obs default
-        normalize_rewards=normalize,  # rl-zoo's normalize: true is VecNormalize(norm_obs=True, norm_reward=True)
-        reward_clip=10.0,  # VecNormalize's clip_reward default
-        log_std_init=0.0,  # sb3's default
-        device="cpu",
-        torch_threads=1,
-        vector_mode="sync",
-    )
     sde_keys = {k: zoo[k] for k in ("use_sde", "sde_sample_freq") if k in zoo}
-    if gsde:
-        ours.update(sde_keys)  # same names in TRPOConfig
-    kl_scale = box_action_dims(env_id) if kl_per_action_dim else 1
-    ours["max_kl"] = merged["target_kl"] * kl_scale
-    ours["cg_damping"] = merged["cg_damping"] * kl_scale
+    entry = {k: v for k, v in zoo.items() if gsde or k not in sde_keys}
+    kl_scale = action_dimensions(env_id) if kl_per_action_dim else 1
+    ours = config_from_sb3(entry, kl_scale, device="cpu", torch_threads=1, vector_mode="sync")
+    merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
     applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
-    return Settings(env_id, sb3, TRPOConfig.from_dict(ours), normalize, dropped, applied, kl_scale, kl_per_action_dim)
-
-
-def box_action_dims(env_id: str) -> int:
-    """Dimensions of a Box action space (1 for Discrete: a Categorical's KL is one number per sample in both)."""
-    env = gym.make(env_id)
-    try:
-        space = space_info(env.observation_space, env.action_space)
-    finally:
-        env.close()
-    return 1 if space.discrete else space.act_dim
+    normalize = bool(zoo.get("normalize", False))
+    return Settings(env_id, sb3, ours, normalize, dropped, applied, kl_scale, kl_per_action_dim)
 
 
 def check_against_anchors(path: Path) -> list[str]:

@@ -1,8 +1,9 @@
-"""Command line: ``python -m trainer train|evaluate|play``.
+"""Command line: ``python -m trainer train|evaluate|play|from-sb3``.
 
 python -m trainer train --env CartPole-v1 --steps 100000 --seed 0 [--config cfg.json] --out DIR
 python -m trainer evaluate DIR/checkpoint.safetensors [--episodes 10] [--seed 1000]
 python -m trainer play DIR/checkpoint.safetensors --gif out.gif
+python -m trainer from-sb3 zoo_entry.json --env HalfCheetah-v5 > cfg.json
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from trainer.checkpoint import CheckpointError, load_policy, save_checkpoint
 from trainer.config import ConfigError, TRPOConfig
 from trainer.evaluate import evaluate
 from trainer.render import record_gif
+from trainer.sb3_compat import action_dimensions, config_from_sb3
 from trainer.train import TrainingDiverged, steps_for_budget, train
 
 
@@ -57,6 +59,14 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--max-steps", type=int, default=1000)
     g.set_defaults(func=_play)
+    c = sub.add_parser(
+        "from-sb3",
+        help="print the TRPOConfig JSON of an sb3-contrib / rl-zoo TRPO entry (KL mapped per action dimension)",
+    )
+    c.add_argument("hyperparams", type=Path, help="JSON object in sb3-contrib's names (an rl-zoo trpo.yml entry)")
+    c.add_argument("--env", required=True, help="gymnasium id: its action dimensions scale target_kl and cg_damping")
+    c.add_argument("--env-kwargs", default="{}", help="JSON object of keyword arguments for gymnasium.make")
+    c.set_defaults(func=_from_sb3)
     return p
 
 
@@ -120,6 +130,15 @@ def _evaluate(args: argparse.Namespace) -> int:
             indent=2,
         )
     )
+    return 0
+
+
+def _from_sb3(args: argparse.Namespace) -> int:
+    hyperparams = json.loads(args.hyperparams.read_text())
+    if not isinstance(hyperparams, dict):
+        raise ConfigError(str(args.hyperparams), "must hold a JSON object of sb3-contrib settings")
+    k = action_dimensions(args.env, json.loads(args.env_kwargs))
+    print(json.dumps(config_from_sb3(hyperparams, k).to_dict(), indent=2))
     return 0
 
 

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from trainer import TRPOConfig
 from trainer.__main__ import main
 
 
@@ -72,3 +75,24 @@ def test_it_reads_a_config_file_and_reports_a_missing_one_without_a_traceback(tm
     assert ok.returncode == 0, ok.stderr
     written = json.loads((tmp_path / "b" / "config.json").read_text())
     assert (written["max_kl"], written["n_steps"], written["hidden_sizes"]) == (0.02, 64, [8])
+
+
+def test_it_translates_an_sb3_contrib_entry_and_reports_bad_ones_without_a_traceback(tmp_path: Path) -> None:
+    def run(path: Path, env_id: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "trainer", "from-sb3", str(path), "--env", env_id]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    entry = tmp_path / "zoo.json"
+    entry.write_text(json.dumps({"n_envs": 2, "target_kl": 0.01, "cg_damping": 0.1, "n_steps": 1024}))
+    ok = run(entry, "HalfCheetah-v5")
+    assert ok.returncode == 0, ok.stderr
+    config = TRPOConfig.from_dict(json.loads(ok.stdout))
+    assert (config.max_kl, config.cg_damping, config.n_envs) == (pytest.approx(0.06), pytest.approx(0.6), 2)
+
+    entry.write_text(json.dumps({"ent_coef": 0.0}))
+    bad = run(entry, "CartPole-v1")
+    assert bad.returncode == 2 and "ent_coef" in bad.stderr and "Traceback" not in bad.stderr
+    unknown_env = run(tmp_path / "zoo.json", "NoSuchEnv-v0")
+    assert (
+        unknown_env.returncode == 2 and "NoSuchEnv-v0" in unknown_env.stderr and "Traceback" not in unknown_env.stderr
+    )

@@ -1,0 +1,175 @@
+"""sb3-contrib / rl-baselines3-zoo TRPO hyperparameters as a TRPOConfig.
+
+Most published TRPO settings are written in sb3-contrib's names (rl-baselines3-zoo's ``hyperparams/trpo.yml``), and
+copying them field by field is a trap: for Box actions sb3-contrib's KL is torch's per-dimension Normal KL averaged
+over the batch *and* the k action dimensions, so its ``target_kl`` δ bounds KL/k and its ``cg_damping`` λ is added
+to the Fisher of KL/k. This trainer bounds the joint KL (the paper's), so the same trust region and the same CG
+system are ``max_kl`` = k·δ and ``cg_damping`` = k·λ. Copied as they are, the region is k times narrower (six times
+on HalfCheetah), which cost about a third of HalfCheetah's return at 200k steps in BENCHMARKS.md.
+
+An omitted key means sb3-contrib's default, not ours, so a translated config is the run sb3-contrib would make.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import gymnasium as gym
+
+from trainer.config import ConfigError, TRPOConfig
+from trainer.envs import space_info
+
+# sb3-contrib's TRPO defaults (sb3_contrib/trpo/trpo.py, policies: net_arch 64-64 tanh, log_std_init 0), in its names.
+SB3_TRPO_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 0.001,
+    "n_steps": 2048,
+    "batch_size": 128,
+    "gamma": 0.99,
+    "gae_lambda": 0.95,
+    "cg_max_steps": 15,
+    "cg_damping": 0.1,
+    "line_search_shrinking_factor": 0.8,
+    "line_search_max_iter": 10,
+    "n_critic_updates": 10,
+    "normalize_advantage": True,
+    "target_kl": 0.01,
+    "sub_sampling_factor": 1,
+    "use_sde": False,
+    "sde_sample_freq": -1,
+}
+
+# sb3-contrib (or rl-zoo) name -> TRPOConfig field, for the keys that mean the same in both.
+SB3_TO_TRPOCONFIG: dict[str, str] = {
+    "learning_rate": "value_lr",
+    "n_steps": "n_steps",
+    "n_envs": "n_envs",
+    "batch_size": "value_minibatch_size",
+    "gamma": "gamma",
+    "gae_lambda": "gae_lambda",
+    "cg_max_steps": "cg_iters",
+    "line_search_shrinking_factor": "line_search_shrink",
+    "line_search_max_iter": "line_search_steps",
+    "n_critic_updates": "value_epochs",
+    "normalize_advantage": "normalize_advantage",
+    "sub_sampling_factor": "fisher_subsample",
+    "use_sde": "use_sde",
+    "sde_sample_freq": "sde_sample_freq",
+}
+# Scaled by the number of action dimensions (see the module docstring).
+PER_ACTION_DIMENSION = {"target_kl": "max_kl", "cg_damping": "cg_damping"}
+# rl-zoo keys that describe the experiment rather than the agent: accepted and left to the caller.
+NOT_AGENT_SETTINGS = ("n_timesteps",)
+_ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu"}
+# VecNormalize's defaults (rl-zoo's ``normalize: true`` is VecNormalize(norm_obs=True, norm_reward=True)).
+_VECNORMALIZE_KEYS = {"norm_obs": "normalize_observations", "norm_reward": "normalize_rewards"}
+_VECNORMALIZE_CLIPS = {"clip_obs": "obs_clip", "clip_reward": "reward_clip"}
+
+
+def action_dimensions(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> int:
+    """k for the KL mapping: a Box action space's size, 1 for Discrete (a Categorical's KL is one number in both)."""
+    try:
+        env = gym.make(env_id, **dict(env_kwargs or {}))
+    except Exception as exc:  # gymnasium raises many types for a bad id or kwargs
+        raise ValueError(f"gymnasium could not build {env_id}: {exc}") from exc
+    try:
+        space = space_info(env.observation_space, env.action_space)
+    finally:
+        env.close()
+    return 1 if space.discrete else space.act_dim
+
+
+def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **overrides: Any) -> TRPOConfig:
+    """The TRPOConfig that makes the run sb3-contrib's TRPO makes with ``hyperparams`` (its names, rl-zoo's keys).
+
+    ``action_dims`` is k (``action_dimensions(env_id)``); ``overrides`` are TRPOConfig fields set last (device,
+    torch_threads, …). Unknown or unsupported keys raise ConfigError naming the key; the values are then checked by
+    ``TRPOConfig.from_dict`` with its ranges.
+    """
+    if isinstance(action_dims, bool) or not isinstance(action_dims, int) or action_dims < 1:
+        raise ConfigError("action_dims", f"must be a positive integer (1 for Discrete), got {action_dims!r}")
+    params = {**SB3_TRPO_DEFAULTS, **hyperparams}
+    fields: dict[str, Any] = {
+        "hidden_sizes": [64, 64],
+        "value_hidden_sizes": [64, 64],
+        "activation": "tanh",
+        "log_std_init": 0.0,
+        "normalize_observations": False,
+        "normalize_rewards": False,
+        "n_envs": 1,
+    }
+    for key, value in params.items():
+        if key in SB3_TO_TRPOCONFIG:
+            fields[SB3_TO_TRPOCONFIG[key]] = value
+        elif key in PER_ACTION_DIMENSION:
+            fields[PER_ACTION_DIMENSION[key]] = _scaled(key, value, action_dims)
+        elif key == "normalize":
+            fields.update(_normalize_fields(value))
+        elif key == "policy_kwargs":
+            fields.update(_policy_fields(value))
+        elif key == "policy":
+            if value != "MlpPolicy":
+                raise ConfigError("policy", f"only MlpPolicy has an equivalent here, got {value!r}")
+        elif key not in NOT_AGENT_SETTINGS:
+            raise ConfigError(key, "is not an sb3-contrib TRPO or rl-zoo setting this trainer can translate")
+    fields.update(overrides)
+    return TRPOConfig.from_dict(fields)
+
+
+def _scaled(key: str, value: Any, action_dims: int) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(key, f"must be a number, got {value!r}")
+    return float(value) * action_dims
+
+
+def _normalize_fields(value: Any) -> dict[str, Any]:
+    """rl-zoo's ``normalize``: true (obs and reward), false, or VecNormalize's keyword arguments."""
+    if isinstance(value, bool):
+        return {"normalize_observations": value, "normalize_rewards": value}
+    if not isinstance(value, Mapping):
+        raise ConfigError("normalize", f"must be true, false or a mapping of VecNormalize arguments, got {value!r}")
+    out = {"normalize_observations": True, "normalize_rewards": True}
+    for key, item in value.items():
+        if key in _VECNORMALIZE_KEYS:
+            out[_VECNORMALIZE_KEYS[key]] = item
+        elif key in _VECNORMALIZE_CLIPS:
+            out[_VECNORMALIZE_CLIPS[key]] = item
+        elif key != "gamma":  # VecNormalize's return discount: rl-zoo sets the algorithm's γ, as this trainer does
+            raise ConfigError(f"normalize.{key}", "is not a VecNormalize argument this trainer has")
+    return out
+
+
+def _policy_fields(value: Any) -> dict[str, Any]:
+    """sb3's policy_kwargs: net_arch (a list, or pi/vf), activation_fn, log_std_init; the rest must be sb3's default."""
+    if not isinstance(value, Mapping):
+        raise ConfigError("policy_kwargs", f"must be a mapping, got {value!r}")
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "net_arch":
+            out.update(_net_arch_fields(item))
+        elif key == "activation_fn":
+            name = str(item).rsplit(".", 1)[-1].lower().removesuffix("'>")
+            if name not in _ACTIVATION_NAMES:
+                raise ConfigError("policy_kwargs.activation_fn", f"one of nn.Tanh, nn.ReLU, nn.ELU, got {item!r}")
+            out["activation"] = _ACTIVATION_NAMES[name]
+        elif key == "log_std_init":
+            out["log_std_init"] = item
+        elif key in ("ortho_init", "full_std") and item is True:
+            pass  # what this trainer always does
+        elif key in ("squash_output", "use_expln") and item is False:
+            pass
+        else:
+            raise ConfigError(f"policy_kwargs.{key}", f"{item!r} has no equivalent in this trainer")
+    return out
+
+
+def _net_arch_fields(value: Any) -> dict[str, Any]:
+    if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping):
+        value = value[0]  # sb3 < 1.8 wrote [dict(pi=..., vf=...)]
+    if isinstance(value, Mapping):
+        if set(value) != {"pi", "vf"}:
+            raise ConfigError("policy_kwargs.net_arch", f"a list of sizes or dict(pi=[...], vf=[...]), got {value!r}")
+        return {"hidden_sizes": list(value["pi"]), "value_hidden_sizes": list(value["vf"])}
+    if isinstance(value, list):
+        return {"hidden_sizes": list(value), "value_hidden_sizes": list(value)}
+    raise ConfigError("policy_kwargs.net_arch", f"a list of sizes or dict(pi=[...], vf=[...]), got {value!r}")
