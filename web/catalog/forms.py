@@ -8,6 +8,7 @@ live in the trainer only.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -159,3 +160,56 @@ class TrainerConfigForm(forms.Form):
         else:
             cleaned["params"] = config.to_dict()
         return cleaned
+
+
+class Sb3ImportForm(forms.Form):
+    """An sb3-contrib / rl-zoo TRPO entry for one environment, translated by ``trainer.sb3_compat``.
+
+    Why an environment: sb3-contrib's target_kl and cg_damping average the KL over Box action dimensions, so the
+    same entry is a different TRPOConfig for HalfCheetah (6 dimensions) than for Hopper (3). Nothing is saved here:
+    the result prefills the ordinary config form, which the user reviews and saves.
+    """
+
+    environment = forms.ModelChoiceField(
+        Environment.objects.all(),
+        to_field_name="slug",
+        help_text="Its action dimensions scale target_kl and cg_damping.",
+    )
+    hyperparams = forms.CharField(
+        label="sb3-contrib settings (JSON)",
+        max_length=MAX_KWARGS_CHARS,
+        widget=forms.Textarea(attrs={"rows": 10}),
+        help_text='An rl-zoo trpo.yml entry as JSON, e.g. {"n_envs": 2, "n_steps": 1024, "target_kl": 0.04}.',
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        from trainer import ConfigError
+        from trainer.sb3_compat import action_dimensions, config_from_sb3
+
+        environment, raw = cleaned.get("environment"), cleaned.get("hyperparams")
+        if environment is None or raw is None:
+            return cleaned
+        try:
+            hyperparams = json.loads(raw, parse_constant=_refuse_json_constant)
+        except json.JSONDecodeError as exc:
+            self.add_error("hyperparams", f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
+            return cleaned
+        except (ValueError, RecursionError) as exc:
+            self.add_error("hyperparams", str(exc) if isinstance(exc, ValueError) else "Nested too deeply.")
+            return cleaned
+        if not isinstance(hyperparams, dict):
+            self.add_error("hyperparams", 'Must be a JSON object such as {"target_kl": 0.04}.')
+            return cleaned
+        try:
+            cleaned["action_dims"] = action_dimensions(environment.gym_id, environment.kwargs)
+            cleaned["params"] = config_from_sb3(hyperparams, cleaned["action_dims"]).to_dict()
+        except ConfigError as exc:
+            self.add_error("hyperparams", f"{exc.field}: {exc.message}")
+        except ValueError as exc:
+            self.add_error("environment", str(exc))
+        return cleaned
+
+
+def _refuse_json_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number.")

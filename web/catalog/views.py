@@ -7,9 +7,10 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from web.catalog.forms import EnvironmentForm, TrainerConfigForm
+from web.catalog.forms import EnvironmentForm, Sb3ImportForm, TrainerConfigForm
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.services import ConfigNotDeletable, create_config, delete_config, edit_config
 from web.runs.models import Run
@@ -77,6 +78,22 @@ def config_create(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Config {config} saved.")
         return redirect(config)
     return render(request, "catalog/config_form.html", {"form": form, "source": source})
+
+
+@login_required
+def config_import(request: HttpRequest) -> HttpResponse:
+    """Translate an sb3-contrib / rl-zoo entry; a valid one prefills the new-config form (saving is still a review)."""
+    form = Sb3ImportForm(request.POST or None, initial={"environment": request.GET.get("env", "")})
+    if request.method == "POST" and form.is_valid():
+        env, k = form.cleaned_data["environment"], form.cleaned_data["action_dims"]
+        note = (
+            f"Translated from sb3-contrib / rl-zoo settings for {env.slug} ({env.gym_id}): target_kl and cg_damping "
+            f"× {k} action dimension{'s' if k != 1 else ''}, sb3-contrib's defaults for keys not given."
+        )
+        config_form = TrainerConfigForm(initial={**form.cleaned_data["params"], "description": note})
+        context = {"form": config_form, "imported_for": env, "action": reverse("catalog:config_create")}
+        return render(request, "catalog/config_form.html", context)
+    return render(request, "catalog/config_import.html", {"form": form})
 
 
 @login_required
