@@ -52,3 +52,29 @@ def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: An
     assert page.locator("#chart-kl .main-svg").count() >= 1
     assert page.is_hidden("#cancel-form")
     live_worker.wait_until_done(done + 1)
+
+
+def test_it_imports_an_rl_zoo_entry_and_saves_it_as_a_config(live_server: Any, page: Any) -> None:
+    User.objects.create_user("iris", password=PASSWORD)
+    Environment.objects.create(
+        slug="halfcheetah-browser", gym_id="HalfCheetah-v5", budget_steps=2048, eval_episodes=2,
+        random_return=-300.0, reference_return=1786.0, min_seeds=1,
+    )  # fmt: skip
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.fill("input[name=username]", "iris")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/runs/mine/")
+
+    page.goto(f"{live_server.url}/configs/")
+    page.click("text=Import sb3-contrib settings")
+    page.select_option("select[name=environment]", "halfcheetah-browser")
+    page.fill("textarea[name=hyperparams]", '{"n_envs": 2, "n_steps": 1024, "target_kl": 0.04}')
+    page.click("form.form button[type=submit]")
+    page.wait_for_selector("text=Translated from sb3-contrib settings for halfcheetah-browser")
+    assert float(page.input_value("input[name=max_kl]")) == pytest.approx(0.24)
+    page.fill("input[name=name]", "zoo-halfcheetah")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/configs/*/")
+    saved = TrainerConfig.objects.get(name="zoo-halfcheetah")
+    assert saved.params["max_kl"] == pytest.approx(0.24) and saved.params["n_steps"] == 1024
