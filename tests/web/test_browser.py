@@ -14,6 +14,14 @@ from web.runs.models import Run
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
 
+def sign_in(page: Any, base_url: str, username: str) -> None:
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url("**/runs/mine/")
+
+
 def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: Any, live_worker: Any, page: Any) -> None:
     User.objects.create_user("walter", password=PASSWORD)
     # 24 updates: long enough that the page is first drawn while the run is still queued or running.
@@ -23,11 +31,7 @@ def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: An
     )  # fmt: skip
     config = TrainerConfig.objects.create(name="browser-tiny", params=TINY_PARAMS)
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "walter")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url("**/runs/mine/")
+    sign_in(page, live_server.url, "walter")
 
     page.goto(f"{live_server.url}/runs/new/")
     page.select_option("select[name=config]", str(config.pk))
@@ -60,11 +64,7 @@ def test_it_imports_an_rl_zoo_entry_and_saves_it_as_a_config(live_server: Any, p
         slug="halfcheetah-browser", gym_id="HalfCheetah-v5", budget_steps=2048, eval_episodes=2,
         random_return=-300.0, reference_return=1786.0, min_seeds=1,
     )  # fmt: skip
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.fill("input[name=username]", "iris")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url("**/runs/mine/")
+    sign_in(page, live_server.url, "iris")
 
     page.goto(f"{live_server.url}/configs/")
     page.click("text=Import sb3-contrib settings")
