@@ -167,7 +167,7 @@ def _net_arch_fields(value: Any) -> dict[str, Any]:
     if isinstance(value, list) and len(value) == 1 and isinstance(value[0], Mapping):
         value = value[0]  # sb3 < 1.8 wrote [dict(pi=..., vf=...)]
     if isinstance(value, Mapping):
-        if set(value) != {"pi", "vf"}:
+        if set(value) != {"pi", "vf"} or not all(isinstance(v, list) for v in value.values()):
             raise ConfigError("policy_kwargs.net_arch", f"a list of sizes or dict(pi=[...], vf=[...]), got {value!r}")
         return {"hidden_sizes": list(value["pi"]), "value_hidden_sizes": list(value["vf"])}
     if isinstance(value, list):
