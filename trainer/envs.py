@@ -118,17 +118,31 @@ def space_info(observation_space: gym.Space, action_space: gym.Space) -> SpaceIn
     raise ValueError(f"action space must be Discrete or a flat Box, got {action_space}")
 
 
+def _make_env_for_user(env_id: str, env_kwargs: dict[str, Any] | None) -> gym.Env:
+    """make_env, with gymnasium's many exception types for bad kwargs turned into one ValueError a user can read."""
+    validate_env_id(env_id)
+    kwargs = validate_env_kwargs(env_kwargs)
+    try:
+        return gym.make(env_id, **kwargs)
+    except Exception as exc:  # gymnasium raises many types for bad kwargs
+        raise ValueError(f"gymnasium could not build {env_id} with these kwargs: {exc}") from exc
+
+
+def env_space_info(env_id: str, env_kwargs: dict[str, Any] | None = None) -> SpaceInfo:
+    """The spaces of an environment, checked as ``space_info`` does; ValueError with a readable message otherwise."""
+    env = _make_env_for_user(env_id, env_kwargs)
+    try:
+        return space_info(env.observation_space, env.action_space)
+    finally:
+        env.close()
+
+
 def make_env_check(env_id: str, env_kwargs: dict[str, Any] | None = None) -> dict[str, str]:
     """Build the environment once to prove it works here; return its spaces as text for a form to show.
 
     Raises ValueError with a message a user can act on when gymnasium refuses the id or the kwargs.
     """
-    validate_env_id(env_id)
-    kwargs = validate_env_kwargs(env_kwargs)
-    try:
-        env = gym.make(env_id, **kwargs)
-    except Exception as exc:  # gymnasium raises many types for bad kwargs
-        raise ValueError(f"gymnasium could not build {env_id} with these kwargs: {exc}") from exc
+    env = _make_env_for_user(env_id, env_kwargs)
     try:
         space_info(env.observation_space, env.action_space)
         obs, _ = env.reset(seed=0)

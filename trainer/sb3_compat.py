@@ -15,10 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import gymnasium as gym
-
-from trainer.config import ConfigError, TRPOConfig
-from trainer.envs import space_info
+from trainer.config import ACTIVATIONS, ConfigError, TRPOConfig
+from trainer.envs import env_space_info
 
 # sb3-contrib's TRPO defaults (sb3_contrib/trpo/trpo.py, policies: net_arch 64-64 tanh, log_std_init 0), in its names.
 SB3_TRPO_DEFAULTS: dict[str, Any] = {
@@ -60,22 +58,14 @@ SB3_TO_TRPOCONFIG: dict[str, str] = {
 PER_ACTION_DIMENSION = {"target_kl": "max_kl", "cg_damping": "cg_damping"}
 # rl-zoo keys that describe the experiment rather than the agent: accepted and left to the caller.
 NOT_AGENT_SETTINGS = ("n_timesteps",)
-_ACTIVATION_NAMES = {"tanh": "tanh", "relu": "relu", "elu": "elu"}
 # VecNormalize's defaults (rl-zoo's ``normalize: true`` is VecNormalize(norm_obs=True, norm_reward=True)).
 _VECNORMALIZE_KEYS = {"norm_obs": "normalize_observations", "norm_reward": "normalize_rewards"}
 _VECNORMALIZE_CLIPS = {"clip_obs": "obs_clip", "clip_reward": "reward_clip"}
 
 
-def action_dimensions(env_id: str, env_kwargs: Mapping[str, Any] | None = None) -> int:
+def action_dimensions(env_id: str, env_kwargs: dict[str, Any] | None = None) -> int:
     """k for the KL mapping: a Box action space's size, 1 for Discrete (a Categorical's KL is one number in both)."""
-    try:
-        env = gym.make(env_id, **dict(env_kwargs or {}))
-    except Exception as exc:  # gymnasium raises many types for a bad id or kwargs
-        raise ValueError(f"gymnasium could not build {env_id}: {exc}") from exc
-    try:
-        space = space_info(env.observation_space, env.action_space)
-    finally:
-        env.close()
+    space = env_space_info(env_id, env_kwargs)
     return 1 if space.discrete else space.act_dim
 
 
@@ -148,10 +138,10 @@ def _policy_fields(value: Any) -> dict[str, Any]:
         if key == "net_arch":
             out.update(_net_arch_fields(item))
         elif key == "activation_fn":
-            name = str(item).rsplit(".", 1)[-1].lower().removesuffix("'>")
-            if name not in _ACTIVATION_NAMES:
+            name = str(item).rsplit(".", 1)[-1].lower().removesuffix("'>")  # "nn.ReLU" or the class itself
+            if name not in ACTIVATIONS:
                 raise ConfigError("policy_kwargs.activation_fn", f"one of nn.Tanh, nn.ReLU, nn.ELU, got {item!r}")
-            out["activation"] = _ACTIVATION_NAMES[name]
+            out["activation"] = name
         elif key == "log_std_init":
             out["log_std_init"] = item
         elif key in ("ortho_init", "full_std") and item is True:

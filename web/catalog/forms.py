@@ -8,7 +8,6 @@ live in the trainer only.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -191,15 +190,10 @@ class Sb3ImportForm(forms.Form):
         if environment is None or raw is None:
             return cleaned
         try:
-            hyperparams = json.loads(raw, parse_constant=_refuse_json_constant)
-        except json.JSONDecodeError as exc:
-            self.add_error("hyperparams", f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).")
-            return cleaned
-        except (ValueError, RecursionError) as exc:
-            self.add_error("hyperparams", str(exc) if isinstance(exc, ValueError) else "Nested too deeply.")
-            return cleaned
-        if not isinstance(hyperparams, dict):
-            self.add_error("hyperparams", 'Must be a JSON object such as {"target_kl": 0.04}.')
+            # policy_kwargs.net_arch may be sb3's old [{"pi": [...], "vf": [...]}]: five levels.
+            hyperparams = safety.parse_json_object(raw, max_depth=5, example='{"target_kl": 0.04}')
+        except ValueError as exc:
+            self.add_error("hyperparams", str(exc))
             return cleaned
         try:
             cleaned["action_dims"] = action_dimensions(environment.gym_id, environment.kwargs)
@@ -209,7 +203,3 @@ class Sb3ImportForm(forms.Form):
         except ValueError as exc:
             self.add_error("environment", str(exc))
         return cleaned
-
-
-def _refuse_json_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number.")

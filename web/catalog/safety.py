@@ -44,21 +44,27 @@ def _depth(value: Any) -> int:
     return 0
 
 
-def parse_kwargs(raw: str) -> dict[str, Any]:
-    """The kwargs text as a dict, or ValueError with a message a user can act on."""
+def parse_json_object(raw: str, max_depth: int, example: str) -> dict[str, Any]:
+    """A small, shallow JSON object typed by a user, or ValueError with a message they can act on."""
     if len(raw) > MAX_KWARGS_CHARS:
         raise ValueError(f"At most {MAX_KWARGS_CHARS} characters.")
     try:
-        # parse_constant refuses NaN/Infinity, which are not JSON and which no environment needs.
+        # parse_constant refuses NaN/Infinity, which are not JSON and which no setting here needs.
         value = json.loads(raw, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ValueError(f"Not valid JSON: {exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
     except RecursionError:
-        raise ValueError(f"Nested too deeply (at most {MAX_KWARGS_DEPTH} levels).") from None
+        raise ValueError(f"Nested too deeply (at most {max_depth} levels).") from None
     if not isinstance(value, dict):
-        raise ValueError('Must be a JSON object such as {} or {"max_episode_steps": 200}.')
-    if _depth(value) > MAX_KWARGS_DEPTH:
-        raise ValueError(f"Nested too deeply (at most {MAX_KWARGS_DEPTH} levels).")
+        raise ValueError(f"Must be a JSON object such as {example}.")
+    if _depth(value) > max_depth:
+        raise ValueError(f"Nested too deeply (at most {max_depth} levels).")
+    return value
+
+
+def parse_kwargs(raw: str) -> dict[str, Any]:
+    """The kwargs text as a dict, or ValueError with a message a user can act on."""
+    value = parse_json_object(raw, MAX_KWARGS_DEPTH, '{} or {"max_episode_steps": 200}')
     for key in value:
         if not _KEY.match(key):
             raise ValueError(f"{key[:80]!r} is not a keyword argument name (lower case letters, digits, _).")
@@ -68,4 +74,4 @@ def parse_kwargs(raw: str) -> dict[str, Any]:
 
 
 def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in kwargs.")
+    raise ValueError(f"{name} is not allowed: {name} is not a JSON number.")
