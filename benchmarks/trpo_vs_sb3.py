@@ -1,11 +1,13 @@
 """Benchmark: Trustboard's TRPO trainer against sb3-contrib's TRPO, with matched hyperparameters.
 
-Both libraries train with rl-baselines3-zoo's ``hyperparams/trpo.yml`` settings (mapped onto
-:class:`trainer.TRPOConfig` field by field), on the same machine, in one process, with one torch thread. For every
-(library, env, seed) it records the training wall clock and steps/s (training only: building the env and the model
-plus learning; evaluation excluded) and the final evaluation return (10 episodes, deterministic actions, episode i
-reset with seed 1_000_000 + i). It also measures the raw throughput of the same vector env under random actions, so
-the table shows how much of the training time is the environment and how much is overhead.
+Both libraries train with rl-baselines3-zoo's ``hyperparams/trpo.yml`` settings (ours through
+``trainer.sb3_compat.config_from_sb3``: gSDE where the zoo sets it, sb3-contrib's per-action-dimension KL mapped onto
+our joint KL; ``--no-gsde`` / ``--no-kl-per-action-dim`` reproduce the earlier tables), on the same machine, in one
+process, with one torch thread. For every (library, env, seed) it records the training wall clock and steps/s
+(training only: building the env and the model plus learning; evaluation excluded) and the final evaluation return
+(10 episodes, deterministic actions, episode i reset with seed 1_000_000 + i). It also measures the raw throughput of
+the same vector env under random actions, so the table shows how much of the training time is the environment and
+how much is overhead.
 
 Usage (from the repository root)::
 
@@ -596,7 +598,7 @@ def render_section(
         "(`trainer.steps_for_budget`); sb3-contrib is given exactly the same number of steps. The machine may be "
         "shared with other work: absolute steps/s then drop for both libraries, the alternation keeps the ratio "
         "fair, and the load average at the start is recorded above.",
-        gsde_note(any(s.sde for s in settings.values())),
+        gsde_note(list(settings.values())),
         kl_note(all(s.kl_mapped for s in settings.values())),
         "- **normalize**: rl-zoo's `normalize: true` is VecNormalize of observations and rewards (rewards divided "
         "by the running std of the discounted return, with the algorithm's γ); both libraries do that here (ours: "
@@ -614,9 +616,14 @@ def render_section(
     return "\n".join(lines) + "\n"
 
 
-def gsde_note(applied: bool) -> str:
-    """The notes' line on gSDE, which rl-zoo sets for Pendulum-v1 and MountainCarContinuous-v0."""
-    if applied:
+GSDE_NOT_SET = "- **gSDE**: rl-zoo's entries for these environments do not use it, so neither library does."
+
+
+def gsde_note(settings: Sequence[Settings]) -> str:
+    """The notes' line on gSDE, which rl-zoo sets for Pendulum-v1 and MountainCarContinuous-v0 only."""
+    if not any(s.sde or s.dropped for s in settings):
+        return GSDE_NOT_SET
+    if any(s.sde for s in settings):
         return (
             "- **gSDE on** (the default): where rl-zoo sets `use_sde`, both libraries explore with generalized "
             "State-Dependent Exploration (an add-on, not part of TRPO): noise φ(s)·E from the policy's last hidden "

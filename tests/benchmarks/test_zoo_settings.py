@@ -45,3 +45,10 @@ def test_the_command_line_defaults_and_their_negations() -> None:
     assert args.gsde and args.kl_per_action_dim
     args = trpo_vs_sb3.parse_args(["--no-gsde", "--no-kl-per-action-dim"])
     assert not args.gsde and not args.kl_per_action_dim
+
+
+def test_the_gsde_note_tells_not_set_from_switched_off() -> None:
+    mujoco = [trpo_vs_sb3.zoo_settings("Hopper-v5")]
+    assert trpo_vs_sb3.gsde_note(mujoco) == trpo_vs_sb3.GSDE_NOT_SET
+    assert "gSDE on" in trpo_vs_sb3.gsde_note([trpo_vs_sb3.zoo_settings("Pendulum-v1")])
+    assert "gSDE off" in trpo_vs_sb3.gsde_note([trpo_vs_sb3.zoo_settings("Pendulum-v1", gsde=False), *mujoco])
