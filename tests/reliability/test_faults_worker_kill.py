@@ -101,4 +101,8 @@ def _kill_and_resume(redis_server: PrivateRedis, spawn_worker: Any, tmp_path: Pa
 
     obs = np.random.default_rng(0).normal(size=(32, 4))
     np.testing.assert_array_equal(policy.act(obs), reference.agent.policy().act(obs))
+    # The worker discards the training state just after it marks the run succeeded (a crash in between must still
+    # find the state), so the row seen above may predate the discard by a few milliseconds.
+    pk = run.pk
+    run = _wait(lambda: Run.objects.filter(pk=pk, resume_state="").first(), 30, "the training state's discard")
     assert not run.resume_state, "a finished run's training state is deleted"
