@@ -115,6 +115,13 @@ class TRPOConfig:
     value_lr: float = _spec(1e-3, "Adam learning rate of the value function.", low=0.0, high=1.0, low_open=True)
     value_epochs: int = _spec(10, "Passes over the batch the value function makes per update.", low=1, high=200)
     value_minibatch_size: int = _spec(128, "Minibatch size of the value regression.", low=1, high=100_000)
+    value_adam_eps: float = _spec(
+        1e-8,
+        "Adam's epsilon for the value function (PyTorch's default; sb3-contrib's policies use 1e-5, which "
+        "config_from_sb3 sets).",
+        low=0.0,
+        high=1.0,
+    )
     normalize_advantage: bool = _spec(True, "Normalise advantages to zero mean, unit std per batch.")
     normalize_observations: bool = _spec(
         False, "Running mean/std observation normalisation (saved with the checkpoint)."

@@ -37,6 +37,9 @@ SB3_TRPO_DEFAULTS: dict[str, Any] = {
     "sde_sample_freq": -1,
 }
 
+# The Adam epsilon sb3's ActorCriticPolicy gives its optimizer (which fits sb3-contrib's value function).
+SB3_ADAM_EPS = 1e-5
+
 # sb3-contrib (or rl-zoo) name -> TRPOConfig field, for the keys that mean the same in both.
 SB3_TO_TRPOCONFIG: dict[str, str] = {
     "learning_rate": "value_lr",
@@ -87,6 +90,7 @@ def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **override
         "normalize_observations": False,
         "normalize_rewards": False,
         "n_envs": 1,
+        "value_adam_eps": SB3_ADAM_EPS,
     }
     for key, value in params.items():
         if key in SB3_TO_TRPOCONFIG:

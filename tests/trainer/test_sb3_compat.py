@@ -37,6 +37,8 @@ def test_omitted_keys_take_sb3_contribs_defaults_not_ours() -> None:
     )
     assert config.hidden_sizes == (64, 64) and config.activation == "tanh" and config.log_std_init == 0.0
     assert not config.normalize_observations and not config.use_sde
+    assert config.value_adam_eps == 1e-5, "sb3's ActorCriticPolicy gives Adam eps=1e-5; PyTorch's default is 1e-8"
+    assert TRPOConfig().value_adam_eps == 1e-8
 
 
 @pytest.mark.parametrize(("env_id", "k"), [("CartPole-v1", 1), ("Pendulum-v1", 1), ("HalfCheetah-v5", 6)])
