@@ -4,11 +4,10 @@ Swimmer's learning curves are bimodal (a run either finds the fast gait, ~300-36
 mean over 3 seeds says little; this script prints every seed's final evaluation for a list of variants:
 
 - ``ours-both`` / ``ours-obs`` / ``ours-none``: our trainer with rl-zoo's Swimmer settings and observation+reward,
-  observation-only, or no normalisation;
-- ``ours-per-step-obs``: ``ours-both`` with VecNormalize-like observation statistics (updated after every env step,
-  each observation stored as the policy saw it) through a collector defined here, not in ``trainer/``;
-- ``ours-per-step-both``: the same, and the reward scale too updated every step (VecNormalize's ``ret_rms``: starts
-  at variance 1 with count 1e-4, each reward divided by the std of the discounted returns so far);
+  observation-only, or no normalisation, the statistics updated once per batch;
+- ``ours-per-step-both``: ``ours-both`` with the statistics updated after every env step as sb3's VecNormalize does
+  (``TRPOConfig.normalize_every_step``, which ``config_from_sb3`` sets; until 2026-11-29 16:30 an ad hoc collector in
+  this script, and an ``ours-per-step-obs`` variant with per-step observation statistics only);
 - ``sb3-both`` / ``sb3-none``: sb3-contrib's TRPO with or without ``VecNormalize(norm_obs, norm_reward)``.
 
     python benchmarks/swimmer_modes.py --variants ours-both sb3-both --seeds 0 1 --steps 300000
@@ -25,81 +24,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import sys
 import time
-from typing import Any
 
-import numpy as np
 import torch
 import trpo_vs_sb3  # beside this script; importing it also puts the repository root on sys.path
 
-from trainer import rollout
 from trainer.config import TRPOConfig
-from trainer.normalizer import RunningNormalizer
 
 ENV_ID = "Swimmer-v5"
 EVAL_EPISODES, EVAL_SEED = 5, 10_000
-VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-obs", "ours-per-step-both", "sb3-both", "sb3-none")
-
-
-class PerStepObsCollector(rollout.RolloutCollector):
-    """Updates the observation statistics after every env step, as VecNormalize does (experiment only)."""
-
-    def collect(self, actor: Any, n_steps: int, rng: np.random.Generator) -> rollout.Rollout:
-        norm = self.normalizer
-        update = type(norm).update.__get__(norm)
-        norm.update = lambda batch: None  # the training loop's once-per-batch update is replaced by the one below
-        n, d = self.n_envs, self.space.obs_dim
-        obs_seen = np.empty((n_steps, n, d), np.float32)
-        next_seen = np.empty_like(obs_seen)
-        raw = np.empty((n_steps, n, d))
-        actions = np.empty((n_steps, n, self.space.act_dim))
-        rewards = np.empty((n_steps, n))
-        terminated = np.empty((n_steps, n), bool)
-        done = np.empty((n_steps, n), bool)
-        obs = self.raw_obs
-        if norm.count == 0:
-            update(obs)
-        for t in range(n_steps):
-            raw[t] = obs
-            obs_seen[t] = norm(obs)
-            actions[t] = actor.act(obs_seen[t], rng, deterministic=False)
-            obs, rewards[t], terminated[t], truncated, info = self.envs.step(np.clip(actions[t], self.low, self.high))
-            done[t] = terminated[t] | truncated
-            next_raw = obs.copy()
-            for i in np.flatnonzero(info.get("_final_obs", np.zeros(n, bool))):
-                next_raw[i] = info["final_obs"][i]
-            update(obs)
-            next_seen[t] = norm(next_raw)
-        self.raw_obs = obs
-        self._record_episodes(rewards, done)
-        learning = self.reward_scaler(rewards, done)
-        return rollout.Rollout(obs_seen, next_seen, actions, rewards, learning, terminated, done, raw)
-
-
-class PerStepBothCollector(PerStepObsCollector):
-    """Also scales rewards by statistics updated every step, as VecNormalize's ``norm_reward`` does (experiment)."""
-
-    def collect(self, actor: Any, n_steps: int, rng: np.random.Generator) -> rollout.Rollout:
-        if not hasattr(self, "return_stats"):
-            self.return_stats = RunningNormalizer(1, enabled=True)
-            self.return_stats.count = 1e-4  # VecNormalize's RunningMeanStd: mean 0, variance 1, count 1e-4
-            self.discounted = np.zeros(self.n_envs)
-        batch = super().collect(actor, n_steps, rng)
-        learning = np.empty_like(batch.rewards)
-        for t in range(n_steps):
-            self.discounted = self.discounted * self.reward_scaler.gamma + batch.rewards[t]
-            self.return_stats.update(self.discounted.reshape(-1, 1))
-            scale = np.sqrt(self.return_stats.var[0] + 1e-8)
-            learning[t] = np.clip(batch.rewards[t] / scale, -self.reward_scaler.clip, self.reward_scaler.clip)
-            self.discounted[batch.done[t]] = 0.0
-        return batch._replace(learning_rewards=learning)
-
-
-PER_STEP_COLLECTORS: dict[str, type[rollout.RolloutCollector]] = {
-    "ours-per-step-obs": PerStepObsCollector,
-    "ours-per-step-both": PerStepBothCollector,
-}
+VARIANTS = ("ours-both", "ours-obs", "ours-none", "ours-per-step-both", "sb3-both", "sb3-none")
 
 
 def variant_settings(variant: str, env_id: str = ENV_ID, kl_per_action_dim: bool = False) -> trpo_vs_sb3.Settings:
@@ -112,7 +46,15 @@ def variant_settings(variant: str, env_id: str = ENV_ID, kl_per_action_dim: bool
     obs, rew = {"ours-obs": (True, False), "ours-none": (False, False), "sb3-none": (False, False)}.get(
         variant, (True, True)
     )
-    ours = TRPOConfig.from_dict({**settings.ours.to_dict(), "normalize_observations": obs, "normalize_rewards": rew})
+    per_step = variant == "ours-per-step-both"
+    ours = TRPOConfig.from_dict(
+        {
+            **settings.ours.to_dict(),
+            "normalize_observations": obs,
+            "normalize_rewards": rew,
+            "normalize_every_step": per_step,
+        }
+    )
     return dataclasses.replace(settings, ours=ours, normalize=obs and rew)
 
 
@@ -121,14 +63,7 @@ def run(variant: str, seed: int, steps: int, env_id: str = ENV_ID, kl_per_action
     settings = variant_settings(variant, env_id, kl_per_action_dim)
     if variant.startswith("sb3"):
         return trpo_vs_sb3.run_sb3(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
-    train_module = sys.modules["trainer.train"]
-    original = train_module.RolloutCollector  # type: ignore[attr-defined]
-    if variant in PER_STEP_COLLECTORS:
-        train_module.RolloutCollector = PER_STEP_COLLECTORS[variant]  # type: ignore[attr-defined]
-    try:
-        return trpo_vs_sb3.run_ours(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
-    finally:
-        train_module.RolloutCollector = original  # type: ignore[attr-defined]
+    return trpo_vs_sb3.run_ours(settings, steps, seed, eval_episodes=EVAL_EPISODES, eval_seed=EVAL_SEED).eval_mean
 
 
 def main(argv: list[str] | None = None) -> int:

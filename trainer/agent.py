@@ -10,8 +10,13 @@ import torch
 
 from trainer.config import TRPOConfig
 from trainer.envs import SpaceInfo
-from trainer.normalizer import RunningNormalizer
+from trainer.normalizer import VECNORMALIZE_INITIAL_COUNT, RunningNormalizer
 from trainer.policies import Actor, Critic, NumpyActor
+
+
+def initial_count(config: TRPOConfig) -> float:
+    """The running statistics' prior weight: VecNormalize's with per-step statistics, none with per-batch ones."""
+    return VECNORMALIZE_INITIAL_COUNT if config.normalize_every_step else 0.0
 
 
 @dataclass
@@ -31,7 +36,9 @@ class Agent:
             space=space,
             actor=Actor(space, config.hidden_sizes, config.activation, config.log_std_init, sde=config.use_sde),
             critic=Critic(space.obs_dim, config.value_hidden_sizes, config.activation),
-            normalizer=RunningNormalizer(space.obs_dim, config.normalize_observations, config.obs_clip),
+            normalizer=RunningNormalizer(
+                space.obs_dim, config.normalize_observations, config.obs_clip, initial_count=initial_count(config)
+            ),
         )
 
     def policy(self) -> Policy:

@@ -133,6 +133,11 @@ class TRPOConfig:
         "episode returns and evaluation stay unscaled.",
     )
     reward_clip: float = _spec(10.0, "Clip scaled rewards to ±this.", low=0.0, high=1e6, low_open=True)
+    normalize_every_step: bool = _spec(
+        False,
+        "Update the observation and reward statistics after every env step, as sb3's VecNormalize does "
+        "(config_from_sb3 sets it); by default once per batch, so a batch is seen through one set of statistics.",
+    )
     fisher_subsample: int = _spec(
         1, "Use every k-th sample for Fisher-vector products (1 = the whole batch).", low=1, high=100
     )

@@ -4,21 +4,30 @@ from __future__ import annotations
 
 import numpy as np
 
+# VecNormalize's RunningMeanStd starts at mean 0, variance 1 and this count (with normalize_every_step).
+VECNORMALIZE_INITIAL_COUNT = 1e-4
+
 
 class RunningNormalizer:
     """Normalises observations by running statistics; ``enabled=False`` makes it the identity.
 
-    Statistics are updated once per rollout, after it is collected, so every observation in a batch is
-    normalised with the same statistics: the policy that acted and the policy being updated see the same inputs.
+    The rollout updates the statistics once per batch, after collecting it, so every observation in a batch is
+    normalised with the same statistics; or, with ``TRPOConfig.normalize_every_step``, after every env step as sb3's
+    VecNormalize does. Either way the update sees each observation as the policy saw it when acting.
     """
 
-    def __init__(self, dim: int, enabled: bool, clip: float = 10.0, eps: float = 1e-8) -> None:
+    def __init__(
+        self, dim: int, enabled: bool, clip: float = 10.0, eps: float = 1e-8, initial_count: float = 0.0
+    ) -> None:
+        """``initial_count`` > 0 weighs a prior of mean 0 and variance 1 into the statistics, as VecNormalize's
+        RunningMeanStd does with 1e-4 (it shows in the first few steps only); 0 starts from the first batch alone."""
         self.enabled = enabled
         self.clip = clip
         self.eps = eps
         self.mean = np.zeros(dim, dtype=np.float64)
         self.var = np.ones(dim, dtype=np.float64)
-        self.count = 0.0
+        self.count = initial_count
+        self.fresh = True  # no data yet: normalising is the identity until the first update
 
     def update(self, batch: np.ndarray) -> None:
         if not self.enabled:
@@ -32,9 +41,10 @@ class RunningNormalizer:
         self.mean = self.mean + delta * n / total
         self.var = m2 / total
         self.count = total
+        self.fresh = False
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
-        if not self.enabled or self.count == 0:
+        if not self.enabled or self.fresh:
             return np.asarray(obs, dtype=np.float32)
         z = (obs - self.mean) / np.sqrt(self.var + self.eps)
         return np.clip(z, -self.clip, self.clip).astype(np.float32)
@@ -46,6 +56,7 @@ class RunningNormalizer:
         self.mean = np.asarray(state["mean"], dtype=np.float64).copy()
         self.var = np.asarray(state["var"], dtype=np.float64).copy()
         self.count = float(np.asarray(state["count"]).reshape(-1)[0])
+        self.fresh = self.count == 0
 
 
 class ReturnScaler:
@@ -57,15 +68,24 @@ class ReturnScaler:
     returns, metrics and evaluation stay in the environment's own units.
 
     Like :class:`RunningNormalizer`, the statistics are updated once per batch, before that batch is scaled, so every
-    reward of a batch is scaled by the same number. ``enabled=False`` makes it the identity.
+    reward of a batch is scaled by the same number; :meth:`step` instead updates and scales one step at a time, as
+    VecNormalize does. ``enabled=False`` makes it the identity.
     """
 
-    def __init__(self, n_envs: int, gamma: float, enabled: bool, clip: float = 10.0, eps: float = 1e-8) -> None:
+    def __init__(
+        self,
+        n_envs: int,
+        gamma: float,
+        enabled: bool,
+        clip: float = 10.0,
+        eps: float = 1e-8,
+        initial_count: float = 0.0,
+    ) -> None:
         self.enabled = enabled
         self.gamma = gamma
         self.clip = clip
         self.eps = eps
-        self.stats = RunningNormalizer(1, enabled=True)
+        self.stats = RunningNormalizer(1, enabled=True, initial_count=initial_count)
         self.running_return = np.zeros(n_envs, dtype=np.float64)
 
     def reset(self) -> None:
@@ -85,6 +105,19 @@ class ReturnScaler:
         self.running_return = running
         self.stats.update(returns.reshape(-1, 1))
         return np.clip(rewards / self.scale, -self.clip, self.clip)
+
+    def step(self, rewards: np.ndarray, done: np.ndarray) -> np.ndarray:
+        """Scale one step's rewards (n_envs,) with statistics this step has just updated, as VecNormalize does.
+
+        The per-step alternative to :meth:`__call__` (``TRPOConfig.normalize_every_step``).
+        """
+        if not self.enabled:
+            return rewards
+        self.running_return = self.running_return * self.gamma + rewards
+        self.stats.update(self.running_return.reshape(-1, 1))
+        scaled = np.clip(rewards / self.scale, -self.clip, self.clip)
+        self.running_return = np.where(done, 0.0, self.running_return)
+        return scaled
 
     @property
     def scale(self) -> float:

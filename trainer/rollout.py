@@ -28,7 +28,7 @@ class Rollout(NamedTuple):
     learning_rewards: np.ndarray  # what advantages and value targets are computed from (scaled, when enabled)
     terminated: np.ndarray
     done: np.ndarray  # terminated or truncated
-    raw_obs: np.ndarray  # unnormalised, for updating the normaliser
+    raw_obs: np.ndarray  # unnormalised, as the env gave them
 
 
 def compute_gae(
@@ -61,6 +61,10 @@ class RolloutCollector:
 
     For a gSDE policy it samples each env's exploration matrix at the start of every batch and then every
     ``sde_sample_freq`` steps (never, within the batch, when that is ≤ 0), as sb3's ``collect_rollouts`` does.
+
+    It owns the observation and reward statistics' updates: once per batch after collecting it (the default), or
+    with ``per_step_stats`` after every env step, as sb3's VecNormalize does (the first reset's observations
+    counted too, final observations normalised with the statistics of their step).
     """
 
     def __init__(
@@ -71,8 +75,10 @@ class RolloutCollector:
         seed: int,
         reward_scaler: ReturnScaler | None = None,
         sde_sample_freq: int = -1,
+        per_step_stats: bool = False,
     ) -> None:
         self.envs = envs
+        self.per_step_stats = per_step_stats
         self.sde_sample_freq = sde_sample_freq
         self.space = space
         self.normalizer = normalizer
@@ -104,15 +110,22 @@ class RolloutCollector:
         terminated = np.empty((n_steps, n), dtype=bool)
         done = np.empty((n_steps, n), dtype=bool)
         obs = self.raw_obs
-        normalize = self.normalizer if self.normalizer.enabled else None
+        norm = self.normalizer
+        normalize = norm if norm.enabled else None
+        per_step = self.per_step_stats
+        if per_step:
+            seen = np.empty((n_steps, n, d), dtype=np.float32)
+            seen_next = np.empty_like(seen)
+            learning = np.empty_like(rewards)
+            if norm.fresh:
+                norm.update(obs)  # VecNormalize counts the observations of the first reset
         exploration = None
         for t in range(n_steps):
             raw[t] = obs
             if actor.sde and (t == 0 or (self.sde_sample_freq > 0 and t % self.sde_sample_freq == 0)):
                 exploration = actor.sample_exploration(rng, n)  # gSDE: one noise matrix per env, held a while
-            a = actor.act(
-                obs if normalize is None else normalize(obs), rng, deterministic=False, exploration=exploration
-            )
+            obs_in = obs if normalize is None else normalize(obs)
+            a = actor.act(obs_in, rng, deterministic=False, exploration=exploration)
             actions[t] = a
             obs, rewards[t], terminated[t], trunc, info = self.envs.step(
                 a if self.space.discrete else np.clip(a, self.low, self.high)
@@ -122,14 +135,23 @@ class RolloutCollector:
             if "_final_obs" in info:
                 for i in np.flatnonzero(info["_final_obs"]):
                     raw_next[t, i] = info["final_obs"][i]
+            if per_step:
+                seen[t] = obs_in
+                norm.update(obs)  # the observations the next step acts on (a new episode's first, after a reset)
+                seen_next[t] = norm(raw_next[t])
+                learning[t] = self.reward_scaler.step(rewards[t], done[t])
         self.raw_obs = obs
         self._record_episodes(rewards, done)
+        if not per_step:
+            seen, seen_next = norm(raw), norm(raw_next)
+            learning = self.reward_scaler(rewards, done)
+            norm.update(raw)  # for the next batch: this one was seen through one set of statistics
         return Rollout(
-            obs=self.normalizer(raw),
-            next_obs=self.normalizer(raw_next),
+            obs=seen,
+            next_obs=seen_next,
             actions=actions,
             rewards=rewards,
-            learning_rewards=self.reward_scaler(rewards, done),
+            learning_rewards=learning,
             terminated=terminated,
             done=done,
             raw_obs=raw,

@@ -117,12 +117,15 @@ def _scaled(key: str, value: Any, action_dims: int) -> float:
 
 
 def _normalize_fields(value: Any) -> dict[str, Any]:
-    """rl-zoo's ``normalize``: true (obs and reward), false, or VecNormalize's keyword arguments."""
+    """rl-zoo's ``normalize``: true (obs and reward), false, or VecNormalize's keyword arguments.
+
+    VecNormalize updates its statistics after every env step, hence ``normalize_every_step``.
+    """
     if isinstance(value, bool):
-        return {"normalize_observations": value, "normalize_rewards": value}
+        return {"normalize_observations": value, "normalize_rewards": value, "normalize_every_step": value}
     if not isinstance(value, Mapping):
         raise ConfigError("normalize", f"must be true, false or a mapping of VecNormalize arguments, got {value!r}")
-    out = {"normalize_observations": True, "normalize_rewards": True}
+    out = {"normalize_observations": True, "normalize_rewards": True, "normalize_every_step": True}
     for key, item in value.items():
         if key in _VECNORMALIZE_KEYS:
             out[_VECNORMALIZE_KEYS[key]] = item

@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from trainer.agent import Agent, to_tensor
+from trainer.agent import Agent, initial_count, to_tensor
 from trainer.config import TRPOConfig
 from trainer.envs import make_vector_env, space_info
 from trainer.normalizer import ReturnScaler
@@ -159,8 +159,12 @@ def _train_loop(
     agent.critic.to(device)
     optimizer = value_optimizer(config, agent.critic)
     generator = torch.Generator().manual_seed(seed)
-    reward_scaler = ReturnScaler(config.n_envs, config.gamma, config.normalize_rewards, config.reward_clip)
-    collector = RolloutCollector(envs, space, agent.normalizer, seed, reward_scaler, config.sde_sample_freq)
+    reward_scaler = ReturnScaler(
+        config.n_envs, config.gamma, config.normalize_rewards, config.reward_clip, initial_count=initial_count(config)
+    )
+    collector = RolloutCollector(
+        envs, space, agent.normalizer, seed, reward_scaler, config.sde_sample_freq, config.normalize_every_step
+    )
     tr = trust_region(config)
     n_updates = max(1, total_steps // config.batch_size)
     history: list[Metrics] = []
@@ -311,7 +315,6 @@ def _one_update(
     step, value_loss = update_networks(agent, optimizer, generator, tr, obs, actions, adv, ret)
     _check_finite("value loss", np.array([value_loss]))
     _check_finite("policy parameters", torch.cat([p.detach().reshape(-1) for p in agent.actor.parameters()]))
-    agent.normalizer.update(batch.raw_obs)
     ep_return, ep_len = collector.episode_stats()
     return {
         "rollout/ep_return_mean": ep_return,

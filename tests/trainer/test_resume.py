@@ -32,8 +32,9 @@ def _strip(metrics: list[dict]) -> list[dict]:
         ("CartPole-v1", CONFIG),
         ("Pendulum-v1", CONFIG),
         ("Pendulum-v1", dataclasses.replace(CONFIG, use_sde=True, sde_sample_freq=4)),
+        ("Pendulum-v1", dataclasses.replace(CONFIG, normalize_every_step=True)),
     ],
-    ids=["discrete", "gaussian", "gsde"],
+    ids=["discrete", "gaussian", "gsde", "statistics-every-step"],
 )
 def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str, config: TRPOConfig) -> None:
     states: list[TrainingState] = []

@@ -23,6 +23,7 @@ def test_a_zoo_entry_becomes_the_same_run_with_the_kl_scaled_by_the_action_dimen
     assert (config.n_envs, config.n_steps, config.value_minibatch_size, config.value_epochs) == (2, 1024, 128, 20)
     assert (config.cg_iters, config.value_lr, config.gamma, config.gae_lambda) == (25, 0.001, 0.99, 0.95)
     assert config.normalize_observations and config.normalize_rewards
+    assert config.normalize_every_step, "VecNormalize updates its statistics every step"
     assert config.device == "cpu", "overrides are applied last"
 
 
@@ -36,7 +37,7 @@ def test_omitted_keys_take_sb3_contribs_defaults_not_ours() -> None:
         10,
     )
     assert config.hidden_sizes == (64, 64) and config.activation == "tanh" and config.log_std_init == 0.0
-    assert not config.normalize_observations and not config.use_sde
+    assert not config.normalize_observations and not config.use_sde and not config.normalize_every_step
     assert config.value_adam_eps == 1e-5, "sb3's ActorCriticPolicy gives Adam eps=1e-5; PyTorch's default is 1e-8"
     assert TRPOConfig().value_adam_eps == 1e-8
 
