@@ -2,7 +2,8 @@
 
 Both libraries train with rl-baselines3-zoo's ``hyperparams/trpo.yml`` settings (ours through
 ``trainer.sb3_compat.config_from_sb3``: gSDE where the zoo sets it, sb3-contrib's per-action-dimension KL mapped onto
-our joint KL; ``--no-gsde`` / ``--no-kl-per-action-dim`` reproduce the earlier tables), on the same machine, in one
+our joint KL, observation/reward statistics updated every step as VecNormalize's; ``--no-gsde`` /
+``--no-kl-per-action-dim`` / ``--no-statistics-every-step`` reproduce the earlier tables), on the same machine, in one
 process, with one torch thread. For every (library, env, seed) it records the training wall clock and steps/s
 (training only: building the env and the model plus learning; evaluation excluded) and the final evaluation return
 (10 episodes, deterministic actions, episode i reset with seed 1_000_000 + i). It also measures the raw throughput of
@@ -197,7 +198,9 @@ class Settings:
 # --------------------------------------------------------------------------------------------- hyperparameters
 
 
-def zoo_settings(env_id: str, gsde: bool = True, kl_per_action_dim: bool = True) -> Settings:
+def zoo_settings(
+    env_id: str, gsde: bool = True, kl_per_action_dim: bool = True, statistics_every_step: bool = True
+) -> Settings:
     """sb3 defaults overlaid with the zoo's entry; ours through ``trainer.sb3_compat.config_from_sb3``.
 
     The zoo's gSDE settings (use_sde, sde_sample_freq: an exploration add-on, not TRPO) apply to both libraries
@@ -213,11 +216,24 @@ def zoo_settings(env_id: str, gsde: bool = True, kl_per_action_dim: bool = True)
     entry = {k: v for k, v in zoo.items() if gsde or k not in sde_keys}
     kl_scale = action_dimensions(env_id) if kl_per_action_dim else 1
     ours = config_from_sb3(entry, kl_scale, device="cpu", torch_threads=1, vector_mode="sync")
+    if not statistics_every_step:  # config_from_sb3 sets it wherever the entry normalises
+        ours = dataclasses.replace(ours, normalize_every_step=False)
     merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
     applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
     normalize = bool(zoo.get("normalize", False))
     return Settings(env_id, sb3, ours, normalize, dropped, applied, kl_scale, kl_per_action_dim)
+
+
+def statistics_note(settings: list[Settings]) -> str:
+    """When our normalisation statistics were updated: every step like VecNormalize (the default since
+    2026-11-29 16:00, through config_from_sb3), or once per batch (the tables before)."""
+    modes = {s.ours.normalize_every_step for s in settings if s.normalize}
+    if modes == {True}:
+        return "Our statistics update after every env step, as VecNormalize's do (`normalize_every_step`)."
+    if modes == {False}:
+        return "Our statistics update once per batch, VecNormalize's every step."
+    return "Our statistics update after every env step where `normalize_every_step` is set, else once per batch."
 
 
 def check_against_anchors(path: Path) -> list[str]:
@@ -603,8 +619,7 @@ def render_section(
         "- **normalize**: rl-zoo's `normalize: true` is VecNormalize of observations and rewards (rewards divided "
         "by the running std of the discounted return, with the algorithm's γ); both libraries do that here (ours: "
         "`normalize_observations=True, normalize_rewards=True`, clips 10; sb3: `VecNormalize(norm_obs=True, "
-        "norm_reward=True, clip_obs=10, clip_reward=10, gamma=γ)`). Our statistics update once per batch, "
-        "VecNormalize's every step.",
+        "norm_reward=True, clip_obs=10, clip_reward=10, gamma=γ)`). " + statistics_note(list(settings.values())),
         "- Each library steps its own vector env: ours gymnasium's SyncVectorEnv (SAME_STEP autoreset), "
         "sb3-contrib its DummyVecEnv with Monitor wrappers (as rl-zoo does).",
         "- Published returns are rl-baselines3-zoo single runs on the v3 MuJoCo envs at 1M steps; ours are v5 "
@@ -683,6 +698,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "target_kl and cg_damping (k action dimensions; default); --no-kl-per-action-dim copies the numbers as\n"
         "they are, as the tables before 2026-11-29 13:00 did",
     )
+    p.add_argument(
+        "--statistics-every-step",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="update our observation/reward statistics after every env step, as VecNormalize does (default);\n"
+        "--no-statistics-every-step updates them once per batch, as the tables before 2026-11-29 16:00 did",
+    )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="Markdown file to write into")
     p.add_argument("--json", type=Path, default=None, help="also write every run's raw numbers here")
     p.add_argument("--raw-seconds", type=float, default=2.0, help="seconds per raw env throughput measurement")
@@ -708,7 +730,10 @@ def main(argv: list[str] | None = None) -> int:
     anchor_problems = check_against_anchors(args.anchors)
     for problem in anchor_problems:
         print(f"warning: {problem}", file=sys.stderr)
-    settings = {env_id: zoo_settings(env_id, args.gsde, args.kl_per_action_dim) for env_id in args.envs}
+    settings = {
+        env_id: zoo_settings(env_id, args.gsde, args.kl_per_action_dim, args.statistics_every_step)
+        for env_id in args.envs
+    }
     print(f"# {command}\n# {json.dumps(info)}", flush=True)
 
     start = time.perf_counter()
