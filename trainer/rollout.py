@@ -117,6 +117,7 @@ class RolloutCollector:
             seen = np.empty((n_steps, n, d), dtype=np.float32)
             seen_next = np.empty_like(seen)
             learning = np.empty_like(rewards)
+            finals: list[tuple[int, np.ndarray, np.ndarray]] = []
             if norm.fresh:
                 norm.update(obs)  # VecNormalize counts the observations of the first reset
         exploration = None
@@ -128,7 +129,7 @@ class RolloutCollector:
             a = actor.act(obs_in, rng, deterministic=False, exploration=exploration)
             actions[t] = a
             obs, rewards[t], terminated[t], trunc, info = self.envs.step(
-                a if self.space.discrete else np.clip(a, self.low, self.high)
+                a if self.space.discrete else a.clip(self.low, self.high)
             )
             done[t] = terminated[t] | trunc
             raw_next[t] = obs
@@ -138,11 +139,19 @@ class RolloutCollector:
             if per_step:
                 seen[t] = obs_in
                 norm.update(obs)  # the observations the next step acts on (a new episode's first, after a reset)
-                seen_next[t] = norm(raw_next[t])
+                if done[t].any():  # final observations, normalised with this step's statistics
+                    ended = np.flatnonzero(done[t])
+                    finals.append((t, ended, norm(raw_next[t, ended])))
                 learning[t] = self.reward_scaler.step(rewards[t], done[t])
         self.raw_obs = obs
         self._record_episodes(rewards, done)
-        if not per_step:
+        if per_step:
+            # A continuing env's next observation is what the next step acted on, under the same statistics.
+            seen_next[:-1] = seen[1:]
+            seen_next[-1] = norm(raw_next[-1])
+            for t, ended, normalised in finals:
+                seen_next[t, ended] = normalised
+        else:
             seen, seen_next = norm(raw), norm(raw_next)
             learning = self.reward_scaler(rewards, done)
             norm.update(raw)  # for the next batch: this one was seen through one set of statistics

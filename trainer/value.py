@@ -27,8 +27,8 @@ def fit_value(
     params = list(critic.parameters())
     n = obs.shape[0]
     last_losses: list[torch.Tensor] = []
-    for _ in range(epochs):
-        last_losses = []
+    for epoch in range(epochs):
+        last = epoch == epochs - 1  # only the last pass's loss is reported: the others skip computing it
         order = torch.randperm(n, generator=generator).to(obs.device)
         for start in range(0, n, minibatch_size):
             idx = order[start : start + minibatch_size]
@@ -38,7 +38,8 @@ def fit_value(
             for p, g in zip(params, grads, strict=True):
                 p.grad = g
             optimizer.step()
-            last_losses.append(error.pow(2).mean())
+            if last:
+                last_losses.append(error.pow(2).mean())
     return float(torch.stack(last_losses).mean())
 
 

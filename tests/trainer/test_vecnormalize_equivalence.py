@@ -77,6 +77,8 @@ def test_statistics_every_step_are_vecnormalizes() -> None:
     np.testing.assert_allclose(batch.obs, seen, rtol=1e-5, atol=1e-5)
     for (t, i), final in finals.items():
         np.testing.assert_allclose(batch.next_obs[t, i], final, rtol=1e-5, atol=1e-5)
+    continuing = ~batch.done[:-1]  # a continuing episode's next observation is the one VecNormalize gave next
+    np.testing.assert_allclose(batch.next_obs[:-1][continuing], seen[1:][continuing], rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(batch.learning_rewards, rewards, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(normalizer.mean, env.obs_rms.mean, rtol=1e-6)  # theirs from float32 observations
     np.testing.assert_allclose(normalizer.var, env.obs_rms.var, rtol=1e-6)
