@@ -2,8 +2,9 @@
 
 Both libraries train with rl-baselines3-zoo's ``hyperparams/trpo.yml`` settings (ours through
 ``trainer.sb3_compat.config_from_sb3``: gSDE where the zoo sets it, sb3-contrib's per-action-dimension KL mapped onto
-our joint KL, observation/reward statistics updated every step as VecNormalize's; ``--no-gsde`` /
-``--no-kl-per-action-dim`` / ``--no-statistics-every-step`` reproduce the earlier tables), on the same machine, in one
+our joint KL, observation/reward statistics updated every step as VecNormalize's, sb3's Adam ε for the critic;
+``--no-gsde`` / ``--no-kl-per-action-dim`` / ``--no-statistics-every-step`` / ``--no-sb3-adam-eps`` reproduce the
+earlier tables), on the same machine, in one
 process, with one torch thread. For every (library, env, seed) it records the training wall clock and steps/s
 (training only: building the env and the model plus learning; evaluation excluded) and the final evaluation return
 (10 episodes, deterministic actions, episode i reset with seed 1_000_000 + i). It also measures the raw throughput of
@@ -199,7 +200,11 @@ class Settings:
 
 
 def zoo_settings(
-    env_id: str, gsde: bool = True, kl_per_action_dim: bool = True, statistics_every_step: bool = True
+    env_id: str,
+    gsde: bool = True,
+    kl_per_action_dim: bool = True,
+    statistics_every_step: bool = True,
+    sb3_adam_eps: bool = True,
 ) -> Settings:
     """sb3 defaults overlaid with the zoo's entry; ours through ``trainer.sb3_compat.config_from_sb3``.
 
@@ -218,6 +223,8 @@ def zoo_settings(
     ours = config_from_sb3(entry, kl_scale, device="cpu", torch_threads=1, vector_mode="sync")
     if not statistics_every_step:  # config_from_sb3 sets it wherever the entry normalises
         ours = dataclasses.replace(ours, normalize_every_step=False)
+    if not sb3_adam_eps:  # PyTorch's default, as the tables before 2026-11-29 15:00 were measured
+        ours = dataclasses.replace(ours, value_adam_eps=TRPOConfig().value_adam_eps)
     merged = {**SB3_DEFAULTS, **{k: v for k, v in zoo.items() if k not in NOT_HYPERPARAMS}}
     sb3 = {k: v for k, v in merged.items() if k != "n_envs"}
     applied, dropped = (sde_keys, {}) if gsde else ({}, sde_keys)
@@ -705,6 +712,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="update our observation/reward statistics after every env step, as VecNormalize does (default);\n"
         "--no-statistics-every-step updates them once per batch, as the tables before 2026-11-29 16:00 did",
     )
+    p.add_argument(
+        "--sb3-adam-eps",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="our critic's Adam ε = sb3's 1e-5 (default, config_from_sb3); --no-sb3-adam-eps keeps PyTorch's 1e-8,\n"
+        "as the tables before 2026-11-29 15:00 did",
+    )
     p.add_argument("--out", type=Path, default=BENCHMARKS_MD, help="Markdown file to write into")
     p.add_argument("--json", type=Path, default=None, help="also write every run's raw numbers here")
     p.add_argument("--raw-seconds", type=float, default=2.0, help="seconds per raw env throughput measurement")
@@ -731,7 +745,7 @@ def main(argv: list[str] | None = None) -> int:
     for problem in anchor_problems:
         print(f"warning: {problem}", file=sys.stderr)
     settings = {
-        env_id: zoo_settings(env_id, args.gsde, args.kl_per_action_dim, args.statistics_every_step)
+        env_id: zoo_settings(env_id, args.gsde, args.kl_per_action_dim, args.statistics_every_step, args.sb3_adam_eps)
         for env_id in args.envs
     }
     print(f"# {command}\n# {json.dumps(info)}", flush=True)

@@ -21,9 +21,13 @@ def test_by_default_a_box_envs_trust_region_is_sb3_contribs_per_dimension_one_ti
 
 
 def test_copied_numbers_reproduce_the_earlier_tables() -> None:
-    s = trpo_vs_sb3.zoo_settings("HalfCheetah-v5", gsde=False, kl_per_action_dim=False, statistics_every_step=False)
+    s = trpo_vs_sb3.zoo_settings(
+        "HalfCheetah-v5", gsde=False, kl_per_action_dim=False, statistics_every_step=False, sb3_adam_eps=False
+    )
     assert (s.kl_scale, s.ours.max_kl, s.ours.cg_damping) == (1, 0.04, 0.1)
     assert s.normalize and not s.ours.normalize_every_step
+    assert s.ours.value_adam_eps == 1e-8
+    assert trpo_vs_sb3.zoo_settings("HalfCheetah-v5").ours.value_adam_eps == 1e-5
 
 
 def test_statistics_update_every_step_by_default_where_the_zoo_normalises() -> None:
@@ -52,9 +56,10 @@ def test_gsde_follows_the_zoo_entry_by_default_and_can_be_dropped() -> None:
 
 def test_the_command_line_defaults_and_their_negations() -> None:
     args = trpo_vs_sb3.parse_args([])
-    assert args.gsde and args.kl_per_action_dim and args.statistics_every_step
-    args = trpo_vs_sb3.parse_args(["--no-gsde", "--no-kl-per-action-dim", "--no-statistics-every-step"])
-    assert not args.gsde and not args.kl_per_action_dim and not args.statistics_every_step
+    assert args.gsde and args.kl_per_action_dim and args.statistics_every_step and args.sb3_adam_eps
+    negated = ["--no-gsde", "--no-kl-per-action-dim", "--no-statistics-every-step", "--no-sb3-adam-eps"]
+    args = trpo_vs_sb3.parse_args(negated)
+    assert not (args.gsde or args.kl_per_action_dim or args.statistics_every_step or args.sb3_adam_eps)
 
 
 def test_the_gsde_note_tells_not_set_from_switched_off() -> None:
