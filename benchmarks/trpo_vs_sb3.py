@@ -4,12 +4,11 @@ Both libraries train with rl-baselines3-zoo's ``hyperparams/trpo.yml`` settings 
 ``trainer.sb3_compat.config_from_sb3``: gSDE where the zoo sets it, sb3-contrib's per-action-dimension KL mapped onto
 our joint KL, observation/reward statistics updated every step as VecNormalize's, sb3's Adam ε for the critic;
 ``--no-gsde`` / ``--no-kl-per-action-dim`` / ``--no-statistics-every-step`` / ``--no-sb3-adam-eps`` reproduce the
-earlier tables), on the same machine, in one
-process, with one torch thread. For every (library, env, seed) it records the training wall clock and steps/s
-(training only: building the env and the model plus learning; evaluation excluded) and the final evaluation return
-(10 episodes, deterministic actions, episode i reset with seed 1_000_000 + i). It also measures the raw throughput of
-the same vector env under random actions, so the table shows how much of the training time is the environment and
-how much is overhead.
+earlier tables), on the same machine, in one process, with one torch thread. For every (library, env, seed) it
+records the training wall clock and steps/s (training only: building the env and the model plus learning; evaluation
+excluded) and the final evaluation return (10 episodes, deterministic actions, episode i reset with seed
+1_000_000 + i). It also measures the raw throughput of the same vector env under random actions, so the table shows
+how much of the training time is the environment and how much is overhead.
 
 Usage (from the repository root)::
 
@@ -215,6 +214,9 @@ def zoo_settings(
     is max_kl = k·target_kl, cg_damping = k·cg_damping here (``kl_per_action_dim``, what ``config_from_sb3`` does).
     Without it (how the tables before 2026-11-29 13:00 were measured) the numbers are copied, and sb3-contrib's trust
     region is k times wider.
+
+    ``statistics_every_step`` and ``sb3_adam_eps`` keep what ``config_from_sb3`` sets for an rl-zoo entry
+    (VecNormalize's per-step statistics, sb3's Adam ε); switched off they give the tables before 2026-11-29 15:00.
     """
     zoo = ZOO_HYPERPARAMS[env_id]
     sde_keys = {k: zoo[k] for k in ("use_sde", "sde_sample_freq") if k in zoo}
