@@ -291,9 +291,20 @@ def run_ours(
             "updates": result.updates,
             "accepted_fraction": float(np.mean(accepted)) if accepted else None,
             "last_rollout_return": result.metrics[-1]["rollout/ep_return_mean"] if result.metrics else None,
+            "rollout_curve": rollout_curve(result.metrics),
             "torch_threads": int(result.versions.get("torch_threads", "0")),
         },
     )
+
+
+def rollout_curve(metrics: Sequence[dict[str, Any]], points: int = 50) -> list[tuple[int, float]]:
+    """(steps, mean training-episode return) at about ``points`` updates, the last included: whether a run was
+    still climbing at the end of its budget, without keeping every update's metrics."""
+    if not metrics:
+        return []
+    stride = max(1, len(metrics) // points)
+    picked = [*metrics[::stride], metrics[-1]] if (len(metrics) - 1) % stride else metrics[::stride]
+    return [(int(m["time/steps"]), float(m["rollout/ep_return_mean"])) for m in picked]
 
 
 def run_sb3(

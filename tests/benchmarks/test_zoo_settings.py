@@ -67,3 +67,13 @@ def test_the_gsde_note_tells_not_set_from_switched_off() -> None:
     assert trpo_vs_sb3.gsde_note(mujoco) == trpo_vs_sb3.GSDE_NOT_SET
     assert "gSDE on" in trpo_vs_sb3.gsde_note([trpo_vs_sb3.zoo_settings("Pendulum-v1")])
     assert "gSDE off" in trpo_vs_sb3.gsde_note([trpo_vs_sb3.zoo_settings("Pendulum-v1", gsde=False), *mujoco])
+
+
+def test_the_rollout_curve_keeps_about_the_asked_points_and_always_the_last_update() -> None:
+    metrics = [{"time/steps": 100 * (i + 1), "rollout/ep_return_mean": float(i)} for i in range(103)]
+    curve = trpo_vs_sb3.rollout_curve(metrics, points=10)
+    assert curve[0] == (100, 0.0) and curve[-1] == (10_300, 102.0)
+    assert 10 <= len(curve) <= 12
+    assert [s for s, _ in curve] == sorted({s for s, _ in curve}), "increasing, no repeats"
+    assert trpo_vs_sb3.rollout_curve(metrics[:5], points=10) == [(100 * (i + 1), float(i)) for i in range(5)]
+    assert trpo_vs_sb3.rollout_curve([]) == []

@@ -1,0 +1,243 @@
+"""Config sweep: our trainer on one environment, rl-zoo's settings with overrides, many seeds, in parallel.
+
+Why: the matched benchmark (``trpo_vs_sb3.py``) holds both libraries to rl-zoo's hyperparameters, and there one
+update and the statistics are tested equal to sb3-contrib's, so its means over seeds can only tie sb3-contrib's.
+Whether *another* TRPO config meets a published single run as a mean over seeds is the question Trustboard exists
+to answer; this script answers it honestly: every variant is rl-zoo's entry (through ``config_from_sb3``, as in the
+matched benchmark) plus explicit overrides of ``TRPOConfig`` fields, every seed's final evaluation is printed, and
+configs are chosen on one set of seeds (``--seeds``) and then reported on seeds they were not chosen on.
+
+    python benchmarks/config_sweep.py --env CartPole-v1 --seeds 0 1 2 3 --jobs 2 \\
+        --variant zoo={} --variant 'kl02={"max_kl": 0.02}' --json var/bench/sweep_cartpole.json
+
+Each run: ``trainer.train`` with one torch thread, then 10 deterministic evaluation episodes with episode seeds
+1,000,000 + i (the matched benchmark's protocol). ``--jobs`` runs that many seeds at once, one process each (use at
+most the number of cores; steps/s then shares the machine and is not a speed benchmark). Results are appended to
+``--json`` (one JSON object per line) as each run ends, so a long sweep can be cut short and resumed: runs already
+in the file are not repeated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import multiprocessing as mp
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import trpo_vs_sb3  # beside this script; importing it also puts the repository root on sys.path
+from markdown_sections import write_section
+
+from leaderboard.stats import bootstrap_mean, probability_of_improvement
+from trainer import steps_for_budget
+from trainer.config import ConfigError, TRPOConfig
+
+# The budgets of rl-zoo's published single runs (the matched benchmark shortens MuJoCo's to 200k for speed).
+PUBLISHED_BUDGETS = {
+    "CartPole-v1": 100_000,
+    "Pendulum-v1": 100_000,
+    "Acrobot-v1": 100_000,
+    "MountainCarContinuous-v0": 50_000,
+    "HalfCheetah-v5": 1_000_000,
+    "Hopper-v5": 1_000_000,
+    "Walker2d-v5": 1_000_000,
+    "Swimmer-v5": 1_000_000,
+}
+
+
+def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME=JSON-object`` -> (name, overrides); the overrides are checked later against TRPOConfig."""
+    name, sep, payload = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"variant {text!r}: expected NAME=JSON, e.g. 'kl02={{\"max_kl\": 0.02}}'")
+    try:
+        overrides = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"variant {name!r}: overrides are not JSON ({exc})") from None
+    if not isinstance(overrides, dict):
+        raise argparse.ArgumentTypeError(f"variant {name!r}: overrides must be a JSON object")
+    return name, overrides
+
+
+def variant_config(env_id: str, overrides: dict[str, Any]) -> TRPOConfig:
+    """rl-zoo's entry for ``env_id`` as the matched benchmark translates it, with ``overrides`` applied.
+
+    Validation is ``TRPOConfig.from_dict``'s, so a misspelt field or an out-of-range value stops the sweep before
+    any run with the field's own message.
+    """
+    base = trpo_vs_sb3.zoo_settings(env_id).ours.to_dict()
+    return TRPOConfig.from_dict({**base, **overrides})
+
+
+def run_one(job: tuple[str, str, dict[str, Any], int, int]) -> dict[str, Any]:
+    """One training run and its evaluation (in a worker process)."""
+    env_id, variant, overrides, seed, budget = job
+    settings = trpo_vs_sb3.zoo_settings(env_id)
+    config = variant_config(env_id, overrides)
+    settings = dataclasses.replace(settings, ours=config)
+    steps = steps_for_budget(config, budget)
+    result = trpo_vs_sb3.run_ours(settings, steps, seed)
+    return {
+        "env_id": env_id,
+        "variant": variant,
+        "overrides": overrides,
+        "seed": seed,
+        "budget": budget,
+        "steps": result.steps,
+        "train_s": result.train_s,
+        "eval_returns": result.eval_returns,
+        "eval_mean": result.eval_mean,
+        "accepted_fraction": result.extra.get("accepted_fraction"),
+        "rollout_curve": result.extra.get("rollout_curve"),
+        "provenance": run_provenance(),
+    }
+
+
+def run_provenance() -> dict[str, str]:
+    """When, where and with which trainer a run was measured: our seeds repeat bit for bit only per CPU kind."""
+    info = trpo_vs_sb3.environment_info(threads=1)
+    return {k: info[k] for k in ("date_utc", "cpu", "cpu_capability", "torch", "gymnasium", "mujoco", "trainer")}
+
+
+def run_key(variant: str, overrides: dict[str, Any], seed: int) -> tuple[str, str, int]:
+    """What makes two runs the same run (with the env and budget): a renamed or edited variant is a new one."""
+    return variant, json.dumps(overrides, sort_keys=True), seed
+
+
+def load_done(path: Path | None) -> list[dict[str, Any]]:
+    """Runs already recorded in the JSON-lines file (none if it does not exist)."""
+    if path is None or not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def summarise(records: list[dict[str, Any]], variants: list[str], published: float | None) -> str:
+    """One Markdown row per variant: every seed's return, the mean with its bootstrap CI, how many seeds meet the
+    published run, and the probability that a run of this variant beats a run of the first one.
+
+    The last two are the leaderboard's own estimators (``leaderboard.stats``): with a handful of seeds a difference
+    of means alone says little, and the interval shows how little.
+    """
+    lines = [
+        "| Variant | Overrides of rl-zoo's settings | Seeds | Return per seed | Mean ± std | Mean, 95% CI | Median | "
+        f"Seeds ≥ published | P(run beats a run of {variants[0]}) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    baseline = np.array([r["eval_mean"] for r in records if r["variant"] == variants[0]])
+    for variant in variants:
+        rows = sorted((r for r in records if r["variant"] == variant), key=lambda r: r["seed"])
+        if not rows:
+            continue
+        returns = np.array([r["eval_mean"] for r in rows])
+        meets = f"{int((returns >= published).sum())} of {len(rows)}" if published is not None else "n/a"
+        per_seed = ", ".join(f"{r['seed']}: {r['eval_mean']:,.1f}" for r in rows)
+        ci = bootstrap_mean(returns)
+        versus = "(baseline)"
+        if variant != variants[0] and baseline.size:
+            p = probability_of_improvement([returns], [baseline])
+            versus = f"{p.value:.2f} [{p.low:.2f}, {p.high:.2f}]"
+        lines.append(
+            f"| {variant} | `{json.dumps(rows[0]['overrides'])}` | {len(rows)} | {per_seed} | "
+            f"{returns.mean():,.1f} ± {returns.std():,.1f} | {ci.value:,.1f} [{ci.low:,.1f}, {ci.high:,.1f}] | "
+            f"{np.median(returns):,.1f} | {meets} | {versus} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def provenance_line(records: list[dict[str, Any]]) -> str:
+    """Where and when the runs in a table were measured, from each run's own record."""
+    provenances = [r.get("provenance") or {} for r in records]
+    dates = sorted(p["date_utc"] for p in provenances if "date_utc" in p)
+    setups = sorted(
+        {
+            f"{p['cpu']} ({p['cpu_capability']}), torch {p['torch']}, gymnasium {p['gymnasium']}, "
+            f"mujoco {p['mujoco']}, trainer at {p['trainer']}"
+            for p in provenances
+            if "cpu" in p
+        }
+    )
+    unknown = sum(1 for p in provenances if "cpu" not in p)
+    if not dates:
+        return "Measured on: unrecorded."
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    line = f"Measured {when} on: {'; '.join(setups)}."
+    return line + (f" ({unknown} runs recorded no provenance.)" if unknown else "")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--env", required=True, choices=list(PUBLISHED_BUDGETS))
+    p.add_argument(
+        "--variant",
+        action="append",
+        type=parse_variant,
+        required=True,
+        metavar="NAME=JSON",
+        help="a config to try: rl-zoo's settings plus these TRPOConfig overrides ('zoo={}' is rl-zoo's alone)",
+    )
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
+    p.add_argument("--budget", type=int, default=None, help="environment steps (default: the published budget)")
+    p.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (at most the core count)")
+    p.add_argument("--json", type=Path, default=None, help="JSON-lines file: results are appended and reused")
+    p.add_argument("--out", type=Path, default=None, help="also write the table as a section of this Markdown file")
+    p.add_argument("--heading", default=None, help="the section of --out to write (replaced if present)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    variants = dict(args.variant)
+    try:
+        for overrides in variants.values():
+            variant_config(args.env, overrides)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    budget = args.budget or PUBLISHED_BUDGETS[args.env]
+    done = [r for r in load_done(args.json) if r["env_id"] == args.env and r.get("budget") == budget]
+    done_keys = {run_key(r["variant"], r["overrides"], r["seed"]) for r in done}
+    jobs = [
+        (args.env, name, overrides, seed, budget)
+        for name, overrides in variants.items()
+        for seed in args.seeds
+        if run_key(name, overrides, seed) not in done_keys
+    ]
+    print(f"{args.env}: {len(jobs)} runs to do ({len(done)} already in {args.json}), {args.jobs} at a time")
+    t0 = time.perf_counter()
+    wanted = {run_key(name, overrides, seed) for name, overrides in variants.items() for seed in args.seeds}
+    records = [r for r in done if run_key(r["variant"], r["overrides"], r["seed"]) in wanted]
+    ctx = mp.get_context("spawn")  # fresh interpreters: no torch state shared with the parent
+    with ctx.Pool(args.jobs, maxtasksperchild=1) as pool:
+        for record in pool.imap_unordered(run_one, jobs):
+            records.append(record)
+            print(
+                f"  {record['variant']} seed {record['seed']}: {record['eval_mean']:,.1f} ({record['train_s']:.0f} s)"
+            )
+            if args.json is not None:
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                with args.json.open("a") as f:
+                    f.write(json.dumps(record) + "\n")
+    published = trpo_vs_sb3.ENVS[args.env].published
+    table = summarise(records, list(variants), published)
+    print(table)
+    if args.out is not None:
+        heading = args.heading or f"## Config sweep: {args.env}"
+        command = "python benchmarks/config_sweep.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+        section = (
+            f"{heading}\n\nCommand: `{command}`  \nBudget: {budget:,} steps; published rl-zoo single run: "
+            f"{published}; {len(jobs)} runs measured by this call in {(time.perf_counter() - t0) / 60:.1f} min with "
+            f"{args.jobs} job(s), {len(records) - len(jobs)} taken from `{args.json}`. One torch thread per run; "
+            f"10 deterministic evaluation episodes per run, episode seeds 1,000,000 + i.  \n"
+            f"{provenance_line(records)}\n\n{table}"
+        )
+        write_section(args.out, heading, section)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
