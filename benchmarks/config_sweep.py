@@ -8,13 +8,13 @@ matched benchmark) plus explicit overrides of ``TRPOConfig`` fields, every seed'
 configs are chosen on one set of seeds (``--seeds``) and then reported on seeds they were not chosen on.
 
     python benchmarks/config_sweep.py --env CartPole-v1 --seeds 0 1 2 3 --jobs 2 \\
-        --variant zoo={} --variant 'kl02={"max_kl": 0.02}' --json var/bench/sweep_cartpole.json
+        --variant zoo={} --variant 'kl02={"max_kl": 0.02}' --json var/bench/sweep_cartpole.jsonl
 
-Each run: ``trainer.train`` with one torch thread, then 10 deterministic evaluation episodes with episode seeds
-1,000,000 + i (the matched benchmark's protocol). ``--jobs`` runs that many seeds at once, one process each (use at
-most the number of cores; steps/s then shares the machine and is not a speed benchmark). Results are appended to
-``--json`` (one JSON object per line) as each run ends, so a long sweep can be cut short and resumed: runs already
-in the file are not repeated.
+Each run: ``trainer.train`` with one torch thread at rl-zoo's budget for the env (``--budget`` to change it), then
+the matched benchmark's evaluation (10 deterministic episodes, episode seeds 1,000,000 + i). ``--jobs`` runs that
+many seeds at once, one process each (use at most the number of cores; steps/s then shares the machine and is not a
+speed benchmark). Results are appended to ``--json`` (one JSON object per line) as each run ends, so a long sweep
+can be cut short and resumed: runs already in the file are not repeated.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ import multiprocessing as mp
 import shlex
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,18 +37,6 @@ from markdown_sections import write_section
 from leaderboard.stats import bootstrap_mean, probability_of_improvement
 from trainer import steps_for_budget
 from trainer.config import ConfigError, TRPOConfig
-
-# The budgets of rl-zoo's published single runs (the matched benchmark shortens MuJoCo's to 200k for speed).
-PUBLISHED_BUDGETS = {
-    "CartPole-v1": 100_000,
-    "Pendulum-v1": 100_000,
-    "Acrobot-v1": 100_000,
-    "MountainCarContinuous-v0": 50_000,
-    "HalfCheetah-v5": 1_000_000,
-    "Hopper-v5": 1_000_000,
-    "Walker2d-v5": 1_000_000,
-    "Swimmer-v5": 1_000_000,
-}
 
 
 def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
@@ -64,23 +53,28 @@ def parse_variant(text: str) -> tuple[str, dict[str, Any]]:
     return name, overrides
 
 
-def variant_config(env_id: str, overrides: dict[str, Any]) -> TRPOConfig:
-    """rl-zoo's entry for ``env_id`` as the matched benchmark translates it, with ``overrides`` applied.
+def published_budget(env_id: str) -> int:
+    """The budget of rl-zoo's published single run: its entry's ``n_timesteps`` (the matched benchmark shortens
+    MuJoCo's to 200k for speed)."""
+    return int(trpo_vs_sb3.ZOO_HYPERPARAMS[env_id]["n_timesteps"])
+
+
+def variant_settings(env_id: str, overrides: dict[str, Any]) -> trpo_vs_sb3.Settings:
+    """rl-zoo's entry for ``env_id`` as the matched benchmark translates it, with ``overrides`` applied to ours.
 
     Validation is ``TRPOConfig.from_dict``'s, so a misspelt field or an out-of-range value stops the sweep before
     any run with the field's own message.
     """
-    base = trpo_vs_sb3.zoo_settings(env_id).ours.to_dict()
-    return TRPOConfig.from_dict({**base, **overrides})
+    settings = trpo_vs_sb3.zoo_settings(env_id)
+    ours = TRPOConfig.from_dict({**settings.ours.to_dict(), **overrides})
+    return dataclasses.replace(settings, ours=ours)
 
 
 def run_one(job: tuple[str, str, dict[str, Any], int, int]) -> dict[str, Any]:
     """One training run and its evaluation (in a worker process)."""
     env_id, variant, overrides, seed, budget = job
-    settings = trpo_vs_sb3.zoo_settings(env_id)
-    config = variant_config(env_id, overrides)
-    settings = dataclasses.replace(settings, ours=config)
-    steps = steps_for_budget(config, budget)
+    settings = variant_settings(env_id, overrides)
+    steps = steps_for_budget(settings.ours, budget)
     result = trpo_vs_sb3.run_ours(settings, steps, seed)
     return {
         "env_id": env_id,
@@ -107,6 +101,15 @@ def run_provenance() -> dict[str, str]:
 def run_key(variant: str, overrides: dict[str, Any], seed: int) -> tuple[str, str, int]:
     """What makes two runs the same run (with the env and budget): a renamed or edited variant is a new one."""
     return variant, json.dumps(overrides, sort_keys=True), seed
+
+
+def run_in_processes(jobs: list[tuple[str, str, dict[str, Any], int, int]], processes: int) -> Iterator[dict[str, Any]]:
+    """Each job's record as it ends; no processes are started when every run is already recorded."""
+    if not jobs:
+        return
+    ctx = mp.get_context("spawn")  # fresh interpreters: no torch state shared with the parent
+    with ctx.Pool(processes, maxtasksperchild=1) as pool:
+        yield from pool.imap_unordered(run_one, jobs)
 
 
 def load_done(path: Path | None) -> list[dict[str, Any]]:
@@ -169,9 +172,16 @@ def provenance_line(records: list[dict[str, Any]]) -> str:
     return line + (f" ({unknown} runs recorded no provenance.)" if unknown else "")
 
 
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--env", required=True, choices=list(PUBLISHED_BUDGETS))
+    p.add_argument("--env", required=True, choices=list(trpo_vs_sb3.ENVS))
     p.add_argument(
         "--variant",
         action="append",
@@ -181,8 +191,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="a config to try: rl-zoo's settings plus these TRPOConfig overrides ('zoo={}' is rl-zoo's alone)",
     )
     p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2, 3])
-    p.add_argument("--budget", type=int, default=None, help="environment steps (default: the published budget)")
-    p.add_argument("--jobs", type=int, default=1, help="runs at once, one process each (at most the core count)")
+    p.add_argument("--budget", type=positive_int, default=None, help="environment steps (default: the published one)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="runs at once, one process each (at most the cores)")
     p.add_argument("--json", type=Path, default=None, help="JSON-lines file: results are appended and reused")
     p.add_argument("--out", type=Path, default=None, help="also write the table as a section of this Markdown file")
     p.add_argument("--heading", default=None, help="the section of --out to write (replaced if present)")
@@ -194,34 +204,29 @@ def main(argv: list[str] | None = None) -> int:
     variants = dict(args.variant)
     try:
         for overrides in variants.values():
-            variant_config(args.env, overrides)
+            variant_settings(args.env, overrides)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    budget = args.budget or PUBLISHED_BUDGETS[args.env]
+    budget = args.budget or published_budget(args.env)
     done = [r for r in load_done(args.json) if r["env_id"] == args.env and r.get("budget") == budget]
-    done_keys = {run_key(r["variant"], r["overrides"], r["seed"]) for r in done}
-    jobs = [
-        (args.env, name, overrides, seed, budget)
+    wanted = {
+        run_key(name, overrides, seed): (name, overrides, seed)
         for name, overrides in variants.items()
         for seed in args.seeds
-        if run_key(name, overrides, seed) not in done_keys
-    ]
-    print(f"{args.env}: {len(jobs)} runs to do ({len(done)} already in {args.json}), {args.jobs} at a time")
-    t0 = time.perf_counter()
-    wanted = {run_key(name, overrides, seed) for name, overrides in variants.items() for seed in args.seeds}
+    }
     records = [r for r in done if run_key(r["variant"], r["overrides"], r["seed"]) in wanted]
-    ctx = mp.get_context("spawn")  # fresh interpreters: no torch state shared with the parent
-    with ctx.Pool(args.jobs, maxtasksperchild=1) as pool:
-        for record in pool.imap_unordered(run_one, jobs):
-            records.append(record)
-            print(
-                f"  {record['variant']} seed {record['seed']}: {record['eval_mean']:,.1f} ({record['train_s']:.0f} s)"
-            )
-            if args.json is not None:
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                with args.json.open("a") as f:
-                    f.write(json.dumps(record) + "\n")
+    recorded = {run_key(r["variant"], r["overrides"], r["seed"]) for r in records}
+    jobs = [(args.env, *run, budget) for key, run in wanted.items() if key not in recorded]
+    print(f"{args.env}: {len(jobs)} runs to do ({len(records)} already in {args.json}), {args.jobs} at a time")
+    t0 = time.perf_counter()
+    for record in run_in_processes(jobs, args.jobs):
+        records.append(record)
+        print(f"  {record['variant']} seed {record['seed']}: {record['eval_mean']:,.1f} ({record['train_s']:.0f} s)")
+        if args.json is not None:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            with args.json.open("a") as f:
+                f.write(json.dumps(record) + "\n")
     published = trpo_vs_sb3.ENVS[args.env].published
     table = summarise(records, list(variants), published)
     print(table)
@@ -232,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{heading}\n\nCommand: `{command}`  \nBudget: {budget:,} steps; published rl-zoo single run: "
             f"{published}; {len(jobs)} runs measured by this call in {(time.perf_counter() - t0) / 60:.1f} min with "
             f"{args.jobs} job(s), {len(records) - len(jobs)} taken from `{args.json}`. One torch thread per run; "
-            f"10 deterministic evaluation episodes per run, episode seeds 1,000,000 + i.  \n"
+            f"{trpo_vs_sb3.EVAL_EPISODES} deterministic evaluation episodes per run, episode seeds "
+            f"{trpo_vs_sb3.EVAL_SEED:,} + i.  \n"
             f"{provenance_line(records)}\n\n{table}"
         )
         write_section(args.out, heading, section)

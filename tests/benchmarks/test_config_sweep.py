@@ -31,14 +31,14 @@ def test_malformed_variants_are_refused_with_the_reason(text: str, message: str)
 
 
 def test_overrides_apply_on_top_of_rl_zoos_settings() -> None:
-    config = config_sweep.variant_config("CartPole-v1", {"n_steps": 1024})
+    config = config_sweep.variant_settings("CartPole-v1", {"n_steps": 1024}).ours
     assert config.n_steps == 1024
     assert config.gae_lambda == 0.98 and config.cg_damping == 0.001, "the rest stays rl-zoo's"
 
 
 def test_an_unknown_or_out_of_range_override_is_refused_before_any_run(tmp_path: Path, capsys) -> None:
     with pytest.raises(ConfigError, match="max_kll"):
-        config_sweep.variant_config("CartPole-v1", {"max_kll": 0.02})
+        config_sweep.variant_settings("CartPole-v1", {"max_kll": 0.02})
     results = tmp_path / "runs.jsonl"
     code = config_sweep.main(
         ["--env", "CartPole-v1", "--variant", 'bad={"gamma": 2.0}', "--seeds", "0", "--json", str(results)]
