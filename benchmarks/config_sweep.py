@@ -15,6 +15,10 @@ the matched benchmark's evaluation (10 deterministic episodes, episode seeds 1,0
 many seeds at once, one process each (use at most the number of cores; steps/s then shares the machine and is not a
 speed benchmark). Results are appended to ``--json`` (one JSON object per line) as each run ends, so a long sweep
 can be cut short and resumed: runs already in the file are not repeated.
+
+Where outcomes are bimodal (Swimmer-v5 finds a fast gait or settles into a slow one), a mean over ten seeds mostly
+counts how many runs landed in the good mode: ``--count-above X`` adds how many seeds of each variant reach X, and
+Fisher's exact test of that count against the first variant's.
 """
 
 from __future__ import annotations
@@ -119,17 +123,34 @@ def load_done(path: Path | None) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def summarise(records: list[dict[str, Any]], variants: list[str], published: float | None) -> str:
-    """One Markdown row per variant: every seed's return, the mean with its bootstrap CI, how many seeds meet the
-    published run, and the probability that a run of this variant beats a run of the first one.
+def fisher_exact_p(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
+    """Two-sided p-value of Fisher's exact test that two variants reach a threshold equally often.
 
-    The last two are the leaderboard's own estimators (``leaderboard.stats``): with a handful of seeds a difference
-    of means alone says little, and the interval shows how little.
+    Why Fisher's and not a z-test: with ten or twenty seeds per variant the counts are small, and the exact test
+    stays valid there (it is conservative rather than optimistic).
     """
+    from scipy.stats import fisher_exact  # a dev dependency, as this script is
+
+    table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
+    return float(fisher_exact(table, alternative="two-sided").pvalue)
+
+
+def summarise(
+    records: list[dict[str, Any]], variants: list[str], published: float | None, count_above: float | None = None
+) -> str:
+    """One Markdown row per variant: every seed's return, the mean with its bootstrap CI, how many seeds meet the
+    published run, and the probability that a run of this variant beats a run of the first one; with
+    ``count_above``, also how many seeds reach that return and Fisher's exact test of that count against the first
+    variant's.
+
+    The estimators are the leaderboard's own (``leaderboard.stats``): with a handful of seeds a difference of means
+    alone says little, and the interval shows how little.
+    """
+    threshold_header = f" Seeds ≥ {count_above:g} (Fisher p vs {variants[0]}) |" if count_above is not None else ""
     lines = [
         "| Variant | Overrides of rl-zoo's settings | Seeds | Return per seed | Mean ± std | Mean, 95% CI | Median | "
-        f"Seeds ≥ published | P(run beats a run of {variants[0]}) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        f"Seeds ≥ published | P(run beats a run of {variants[0]}) |{threshold_header}",
+        "|---|---|---|---|---|---|---|---|---|" + ("---|" if count_above is not None else ""),
     ]
     baseline = np.array([r["eval_mean"] for r in records if r["variant"] == variants[0]])
     for variant in variants:
@@ -144,10 +165,18 @@ def summarise(records: list[dict[str, Any]], variants: list[str], published: flo
         if variant != variants[0] and baseline.size:
             p = probability_of_improvement([returns], [baseline])
             versus = f"{p.value:.2f} [{p.low:.2f}, {p.high:.2f}]"
+        threshold_cell = ""
+        if count_above is not None:
+            hits = int((returns >= count_above).sum())
+            threshold_cell = f" {hits} of {len(rows)}"
+            if variant != variants[0] and baseline.size:
+                p_count = fisher_exact_p(hits, len(rows), int((baseline >= count_above).sum()), baseline.size)
+                threshold_cell += f" (p = {p_count:.2g})"
+            threshold_cell += " |"
         lines.append(
             f"| {variant} | `{json.dumps(rows[0]['overrides'])}` | {len(rows)} | {per_seed} | "
             f"{returns.mean():,.1f} ± {returns.std():,.1f} | {ci.value:,.1f} [{ci.low:,.1f}, {ci.high:,.1f}] | "
-            f"{np.median(returns):,.1f} | {meets} | {versus} |"
+            f"{np.median(returns):,.1f} | {meets} | {versus} |{threshold_cell}"
         )
     return "\n".join(lines) + "\n"
 
@@ -196,6 +225,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--json", type=Path, default=None, help="JSON-lines file: results are appended and reused")
     p.add_argument("--out", type=Path, default=None, help="also write the table as a section of this Markdown file")
     p.add_argument("--heading", default=None, help="the section of --out to write (replaced if present)")
+    p.add_argument(
+        "--count-above",
+        type=float,
+        default=None,
+        metavar="RETURN",
+        help="also count the seeds reaching this return, with Fisher's exact test against the first variant",
+    )
     return p.parse_args(argv)
 
 
@@ -228,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             with args.json.open("a") as f:
                 f.write(json.dumps(record) + "\n")
     published = trpo_vs_sb3.ENVS[args.env].published
-    table = summarise(records, list(variants), published)
+    table = summarise(records, list(variants), published, args.count_above)
     print(table)
     if args.out is not None:
         heading = args.heading or f"## Config sweep: {args.env}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -69,3 +70,27 @@ def test_runs_are_recorded_as_they_end_and_not_repeated(tmp_path: Path) -> None:
     assert first[0]["provenance"]["cpu_capability"], "where it ran is recorded with the run"
     assert config_sweep.main(argv) == 0
     assert results.read_text().splitlines() == [json.dumps(first[0])], "the second call reused the recorded run"
+
+
+def test_count_above_counts_a_good_mode_and_tests_it_exactly() -> None:
+    """Swimmer-style bimodal outcomes: 9 of 10 seeds in the fast mode against 4 of 10.
+
+    The two-sided Fisher p is worked out here from the hypergeometric distribution (13 hits among 20 runs, 10 per
+    variant): the sum of the probabilities of every split at most as likely as the observed one.
+    """
+    fast, slow = 355.0, 130.0
+    records = [
+        {"variant": name, "seed": s, "overrides": {}, "eval_mean": fast if s < hits else slow}
+        for name, hits in [("zoo", 4), ("lam", 9)]
+        for s in range(10)
+    ]
+    table = config_sweep.summarise(records, ["zoo", "lam"], published=366.0, count_above=250.0)
+    assert "Seeds ≥ 250 (Fisher p vs zoo)" in table
+    split = [math.comb(13, k) * math.comb(7, 10 - k) / math.comb(20, 10) for k in range(3, 11)]
+    observed = math.comb(13, 9) * math.comb(7, 1) / math.comb(20, 10)
+    p = sum(q for q in split if q <= observed * (1 + 1e-9))
+    assert config_sweep.fisher_exact_p(9, 10, 4, 10) == pytest.approx(p)
+    zoo_row, lam_row = table.splitlines()[2:4]
+    assert zoo_row.endswith("| 4 of 10 |")
+    assert lam_row.endswith(f"| 9 of 10 (p = {p:.2g}) |")
+    assert "| 0 of 10 |" in lam_row, "none reach the published 366"
