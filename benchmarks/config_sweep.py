@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import trpo_vs_sb3  # beside this script; importing it also puts the repository root on sys.path
 from markdown_sections import write_section
+from scipy.stats import fisher_exact
 
 from leaderboard.stats import bootstrap_mean, probability_of_improvement
 from trainer import steps_for_budget
@@ -129,8 +130,6 @@ def fisher_exact_p(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     Why Fisher's and not a z-test: with ten or twenty seeds per variant the counts are small, and the exact test
     stays valid there (it is conservative rather than optimistic).
     """
-    from scipy.stats import fisher_exact  # a dev dependency, as this script is
-
     table = [[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]]
     return float(fisher_exact(table, alternative="two-sided").pvalue)
 
@@ -153,6 +152,7 @@ def summarise(
         "|---|---|---|---|---|---|---|---|---|" + ("---|" if count_above is not None else ""),
     ]
     baseline = np.array([r["eval_mean"] for r in records if r["variant"] == variants[0]])
+    baseline_hits = int((baseline >= count_above).sum()) if count_above is not None else 0
     for variant in variants:
         rows = sorted((r for r in records if r["variant"] == variant), key=lambda r: r["seed"])
         if not rows:
@@ -168,11 +168,10 @@ def summarise(
         threshold_cell = ""
         if count_above is not None:
             hits = int((returns >= count_above).sum())
-            threshold_cell = f" {hits} of {len(rows)}"
+            test = ""
             if variant != variants[0] and baseline.size:
-                p_count = fisher_exact_p(hits, len(rows), int((baseline >= count_above).sum()), baseline.size)
-                threshold_cell += f" (p = {p_count:.2g})"
-            threshold_cell += " |"
+                test = f" (p = {fisher_exact_p(hits, len(rows), baseline_hits, baseline.size):.2g})"
+            threshold_cell = f" {hits} of {len(rows)}{test} |"
         lines.append(
             f"| {variant} | `{json.dumps(rows[0]['overrides'])}` | {len(rows)} | {per_seed} | "
             f"{returns.mean():,.1f} ± {returns.std():,.1f} | {ci.value:,.1f} [{ci.low:,.1f}, {ci.high:,.1f}] | "
