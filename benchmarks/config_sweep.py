@@ -14,7 +14,8 @@ Each run: ``trainer.train`` with one torch thread at rl-zoo's budget for the env
 the matched benchmark's evaluation (10 deterministic episodes, episode seeds 1,000,000 + i). ``--jobs`` runs that
 many seeds at once, one process each (use at most the number of cores; steps/s then shares the machine and is not a
 speed benchmark). Results are appended to ``--json`` (one JSON object per line) as each run ends, so a long sweep
-can be cut short and resumed: runs already in the file are not repeated.
+can be cut short and resumed: runs already in the file are not repeated, and runs start seed by seed (every variant
+of a seed before the next), so a sweep cut short has compared its variants on the same seeds.
 
 Where outcomes are bimodal (Swimmer-v5 finds a fast gait or settles into a slow one), a mean over ten seeds mostly
 counts how many runs landed in the good mode: ``--count-above X`` adds how many seeds of each variant reach X, and
@@ -106,6 +107,21 @@ def run_provenance() -> dict[str, str]:
 def run_key(variant: str, overrides: dict[str, Any], seed: int) -> tuple[str, str, int]:
     """What makes two runs the same run (with the env and budget): a renamed or edited variant is a new one."""
     return variant, json.dumps(overrides, sort_keys=True), seed
+
+
+def planned_runs(
+    variants: dict[str, dict[str, Any]], seeds: list[int]
+) -> dict[tuple[str, str, int], tuple[str, dict[str, Any], int]]:
+    """Every (variant, seed) run in the order they start: seed by seed, all variants of a seed before the next.
+
+    Why this order: runs are long (minutes at 1M steps) and a sweep may be cut short; stopped at any point, it has
+    compared the variants on the same seeds, not finished one variant and barely started the next.
+    """
+    return {
+        run_key(name, overrides, seed): (name, overrides, seed)
+        for seed in seeds
+        for name, overrides in variants.items()
+    }
 
 
 def run_in_processes(jobs: list[tuple[str, str, dict[str, Any], int, int]], processes: int) -> Iterator[dict[str, Any]]:
@@ -245,11 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     budget = args.budget or published_budget(args.env)
     done = [r for r in load_done(args.json) if r["env_id"] == args.env and r.get("budget") == budget]
-    wanted = {
-        run_key(name, overrides, seed): (name, overrides, seed)
-        for name, overrides in variants.items()
-        for seed in args.seeds
-    }
+    wanted = planned_runs(variants, args.seeds)
     records = [r for r in done if run_key(r["variant"], r["overrides"], r["seed"]) in wanted]
     recorded = {run_key(r["variant"], r["overrides"], r["seed"]) for r in records}
     jobs = [(args.env, *run, budget) for key, run in wanted.items() if key not in recorded]

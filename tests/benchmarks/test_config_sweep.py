@@ -94,3 +94,9 @@ def test_count_above_counts_a_good_mode_and_tests_it_exactly() -> None:
     assert zoo_row.endswith("| 4 of 10 |")
     assert lam_row.endswith(f"| 9 of 10 (p = {p:.2g}) |")
     assert "| 0 of 10 |" in lam_row, "none reach the published 366"
+
+
+def test_runs_start_seed_by_seed_so_a_sweep_cut_short_compares_variants_on_the_same_seeds() -> None:
+    variants = {"zoo": {}, "kl02": {"max_kl": 0.02}}
+    order = [(name, seed) for name, _, seed in config_sweep.planned_runs(variants, [5, 3]).values()]
+    assert order == [("zoo", 5), ("kl02", 5), ("zoo", 3), ("kl02", 3)]
