@@ -36,7 +36,10 @@ def documented_configs() -> list[dict]:
 
 
 def non_default_fields(config: TRPOConfig) -> dict:
-    """What a config file must hold to give ``config``: the fields that differ from TRPOConfig's defaults."""
+    """What a config file must hold to give ``config``: the fields that differ from TRPOConfig's defaults.
+
+    ``device`` is left out: the sweeps pin ``cpu`` for their one-thread runs, and a user's file keeps ``auto``.
+    """
     defaults = TRPOConfig().to_dict()
     return {k: v for k, v in config.to_dict().items() if v != defaults[k] and k != "device"}
 
