@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from django.core.files.storage import default_storage
 
-from trainer import METRIC_NAMES, load_policy
+from trainer import METRIC_NAMES, load_policy, read_metadata
 from web.catalog.models import TrainerConfig
 from web.runs.models import Run, RunStatus
-from web.runs.services import queue_for, time_limits
+from web.runs.services import queue_for, time_limits, training_device
 from web.runs.signals import run_finished
 from web.runs.worker import execute_run
 
@@ -97,3 +97,20 @@ def test_it_derives_time_limits_from_the_budget(tiny_env: Any, settings: Any) ->
 def test_it_picks_the_queue_from_the_config_device(settings: Any) -> None:
     settings.TRUSTBOARD_AUTO_QUEUE = "gpu"
     assert (queue_for("cpu"), queue_for("cuda"), queue_for("auto")) == ("cpu", "gpu", "gpu")
+
+
+def test_auto_trains_where_the_queue_says() -> None:
+    # cpu queue: the CPU even on a worker that has a GPU (small updates are slower there); gpu queue: CUDA if any.
+    assert [training_device("auto", q) for q in ("cpu", "gpu")] == ["cpu", "auto"]
+    assert [training_device(d, "gpu") for d in ("cpu", "cuda")] == ["cpu", "cuda"]
+
+
+@pytest.mark.slow
+def test_an_auto_run_on_the_cpu_queue_trains_with_device_cpu(make_run: Any, tiny_config: TrainerConfig) -> None:
+    tiny_config.params = {**tiny_config.params, "device": "auto"}
+    tiny_config.save()
+    run = make_run(queue="cpu")
+    assert execute_run(run.pk) == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    with default_storage.open(run.checkpoint.name) as f:
+        assert read_metadata(Path(f.name))["config"]["device"] == "cpu", "the config the run trained with"

@@ -41,6 +41,19 @@ def queue_for(device: str) -> Queue:
     return Queue(settings.TRUSTBOARD_AUTO_QUEUE)
 
 
+def training_device(device: str, queue: str) -> str:
+    """The device a worker trains a run on: ``auto`` means the queue the deployment routed it to.
+
+    Why: the trainer's own ``auto`` takes CUDA whenever the machine has it, but with small networks and batches
+    (rl-zoo's settings) an update is slower on a GPU than on one CPU thread (BENCHMARKS.md, "CPU vs GPU"). So an
+    ``auto`` run routed to the ``cpu`` queue trains on the CPU even on a worker that also has a GPU; on the ``gpu``
+    queue it keeps ``auto`` (CUDA, or the CPU where a GPU worker has none). ``cpu`` and ``cuda`` are kept as asked.
+    """
+    if device == "auto" and queue == Queue.CPU:
+        return "cpu"
+    return device
+
+
 def enqueue(run: Run) -> None:
     from web.runs.tasks import train_run
 

@@ -8,6 +8,7 @@ reason; none escapes to kill the worker.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -26,6 +27,7 @@ from django.db import connection
 
 from web.runs.dbretry import retrying
 from web.runs.models import LostOwnership, Run, RunMetric, RunStatus, resume_state_path
+from web.runs.services import training_device
 from web.runs.signals import run_finished
 
 if TYPE_CHECKING:
@@ -126,6 +128,7 @@ def _train_and_save(run: Run) -> None:
 
     env = run.environment
     config = run.config.trpo_config()
+    config = dataclasses.replace(config, device=training_device(config.device, run.queue))
     resume = _db(lambda: load_resume_state(run))
 
     def on_update(metrics: dict[str, Any]) -> None:
