@@ -51,5 +51,7 @@ def test_it_records_a_hard_time_limit_kill_on_the_row(transactional_db: None, li
     # success of its own; a probe message (no such run) queued behind it shows the worker has moved on, so the
     # test database is not flushed under the probe or the failed run's receivers.
     probe = train_run.apply_async(args=[0], queue="cpu")
-    live_worker.wait_for_task(probe.id)
+    # Generous: once in a full-suite CI run (2026-11-30) the worker took nothing for the 60 s this used to allow
+    # after the kill; a worker that never takes the probe still fails here.
+    live_worker.wait_for_task(probe.id, timeout=180)
     assert run.status == RunStatus.FAILED and "TimeLimitExceeded" in run.error, run.error
