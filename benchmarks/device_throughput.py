@@ -43,7 +43,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from markdown_sections import BENCHMARKS_MD, write_section
-from trpo_vs_sb3 import zoo_settings
+from trpo_vs_sb3 import cpu_model, zoo_settings
 
 import trainer
 from trainer import TRPOConfig
@@ -77,6 +77,7 @@ class Measurement:
     device: str
     threads: int
     batch: int
+    setup: str  # batch shape and networks, for the table
     update_times: list[float]  # wall clock of each update, collection included
     collect_times: list[float]  # the collection part of each update
     device_name: str
@@ -136,18 +137,8 @@ def measure(case: str, device: str, threads: int, updates: int, seed: int) -> Me
         start = time.perf_counter()
         trainer.train(config, env_id, total_steps=updates * config.batch_size, seed=seed, on_update=on_update)
     update_times = list(np.diff([start, *marks]))
-    name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_name()
-    return Measurement(case, device, threads, config.batch_size, update_times, collects, name)
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+    name = torch.cuda.get_device_name(0) if device == "cuda" else cpu_model()
+    return Measurement(case, device, threads, config.batch_size, describe(config), update_times, collects, name)
 
 
 def describe(config: TRPOConfig) -> str:
@@ -167,9 +158,8 @@ def table(results: list[Measurement]) -> str:
     for r in results:
         base = cpu1.get(r.case)
         speedup = f"{base.update_s / r.update_s:.2f}×" if base is not None and r.update_s > 0 else "-"
-        _, config = CASES[r.case]()
         rows.append(
-            f"| {r.case} | {describe(config)} | {r.device} | {r.threads} | {r.steps_per_s:,.0f} | {r.collect_s:.3f} "
+            f"| {r.case} | {r.setup} | {r.device} | {r.threads} | {r.steps_per_s:,.0f} | {r.collect_s:.3f} "
             f"| {r.update_s:.3f} | {speedup} |"
         )
     return head + "\n".join(rows) + "\n"
@@ -178,7 +168,7 @@ def table(results: list[Measurement]) -> str:
 def machine_line(results: list[Measurement], threads: list[int]) -> str:
     gpu = next((r.device_name for r in results if r.device == "cuda"), None)
     return (
-        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}; CPU: {cpu_name()} ({os.cpu_count()} cores); "
+        f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC}; CPU: {cpu_model()} ({os.cpu_count()} cores); "
         f"GPU: {gpu or 'none (CUDA rows left out)'}; Python {platform.python_version()}, torch {torch.__version__}, "
         f"gymnasium {gym.__version__}, NumPy {np.__version__}; CPU rows with torch threads {threads}"
     )

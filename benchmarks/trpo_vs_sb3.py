@@ -455,19 +455,23 @@ def fmt_pm(xs: Sequence[float], digits: int = 0) -> str:
     return f"{fmt_num(m, digits)} ± {fmt_num(s, digits)}"
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux), or ``unknown``: our seeds repeat bit for bit only on the same kind of CPU."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
 def environment_info(threads: int) -> dict[str, str]:
     """Machine and library versions, recorded with every benchmark."""
     import sb3_contrib
     import stable_baselines3
 
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    cpu = cpu_model()
     return {
         "date_utc": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "nproc": str(os.cpu_count()),
