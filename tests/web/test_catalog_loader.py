@@ -37,3 +37,14 @@ def test_a_new_trainer_field_with_a_neutral_default_makes_no_new_default_version
     call_command("load_catalog")
     newest = TrainerConfig.objects.get(is_default=True)
     assert (newest.version, newest.params, TrainerConfig.objects.count()) == (2, TRPOConfig().to_dict(), 2)
+
+
+def test_every_shipped_environment_says_what_its_reference_return_is_and_where_it_comes_from(db: None) -> None:
+    call_command("load_catalog")
+    for item in SHIPPED:
+        description = Environment.objects.get(slug=item.slug).description
+        assert item.reference_source, f"{item.slug}: no source for its reference return"
+        assert description.startswith(item.description), description
+        assert f"Reference return (score 1) {item.reference_return:g}: {item.reference_source}." in description
+    walker = Environment.objects.get(gym_id="Walker2d-v5").description
+    assert "Walker2d-v3" in walker and "friction" in walker, "the reference's environment version differs: say so"

@@ -1,12 +1,11 @@
 """The environments Trustboard ships with, and the default TRPO config.
 
-Reference returns (score 1) are the published results the community compares against: CartPole's maximum 500,
-Acrobot -83, Pendulum -175 and MountainCarContinuous 92.5 (rl-baselines3-zoo's TRPO runs; the solved threshold is
-90), rl-baselines3-zoo's single TRPO runs at 1M steps on the MuJoCo v3 environments (HalfCheetah 1786, Hopper 3618,
-Walker2d 4933, Swimmer 366), and InvertedPendulum's maximum 1000. Hopper, HalfCheetah and Swimmer keep v3's model
-in v5; Walker2d-v5 changed one foot's friction, which BENCHMARKS.md measured to move TRPO's mean by nothing
-detectable (rl-zoo's settings: 4,666 on v4, v3's model, against 4,596 on v5). Random returns (score 0) are the mean
-return of a uniform random policy.
+Reference returns (score 1) are the published results the community compares against, each with its source in
+``reference_source``, which the loader appends to the environment's description so that its page says what score 1
+means: an episode's maximum (CartPole, InvertedPendulum) or rl-baselines3-zoo's single TRPO runs (the MuJoCo ones
+at 1M steps on the v3 environments). Hopper, HalfCheetah and Swimmer keep v3's model in v5; Walker2d-v5 changed one
+foot's friction, which BENCHMARKS.md measured to move TRPO's mean by nothing detectable (rl-zoo's settings: 4,666
+on v4, v3's model, against 4,596 on v5). Random returns (score 0) are the mean return of a uniform random policy.
 Budgets are a few hundred thousand steps for classic control and one million for MuJoCo: enough for TRPO to
 separate good configs from bad ones on one CPU core in hours, not days.
 """
@@ -25,6 +24,7 @@ class ShippedEnvironment:
     random_return: float
     reference_return: float
     description: str
+    reference_source: str  # where reference_return comes from; not a model field (the loader appends it)
     kwargs: dict[str, Any] = field(default_factory=dict)
     eval_episodes: int = 10
     eval_seed: int = 1000
@@ -40,6 +40,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         22.0,
         500.0,
         "Balance a pole on a cart; discrete actions, episodes capped at 500 steps.",
+        "the maximum, one point for each of the 500 steps (rl-baselines3-zoo's TRPO reaches it at 100k steps)",
     ),
     ShippedEnvironment(
         "acrobot-v1",
@@ -48,6 +49,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         -500.0,
         -83.0,
         "Swing a two-link arm above a line; sparse -1 reward per step, discrete actions.",
+        "rl-baselines3-zoo's TRPO, a single run at 100k steps (-83.1)",
     ),
     ShippedEnvironment(
         "pendulum-v1",
@@ -56,6 +58,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         -1200.0,
         -175.0,
         "Swing a pendulum up and hold it; continuous torque, 200-step episodes.",
+        "rl-baselines3-zoo's TRPO with gSDE, a single run at 100k steps (-174.6)",
     ),
     ShippedEnvironment(
         "mountaincarcontinuous-v0",
@@ -64,9 +67,16 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         -34.0,
         92.5,
         "Drive an under-powered car up a hill; hard exploration, continuous action.",
+        "rl-baselines3-zoo's TRPO with gSDE, a single run at 50k steps (the solved threshold is 90)",
     ),
     ShippedEnvironment(
-        "hopper-v5", "Hopper-v5", 1_000_000, 18.0, 3618.0, "MuJoCo one-legged hopper: hop forward without falling."
+        "hopper-v5",
+        "Hopper-v5",
+        1_000_000,
+        18.0,
+        3618.0,
+        "MuJoCo one-legged hopper: hop forward without falling.",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Hopper-v3 (3,618.4), whose model v5 keeps",
     ),
     ShippedEnvironment(
         "halfcheetah-v5",
@@ -75,12 +85,26 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         -280.0,
         1786.0,
         "MuJoCo planar cheetah: run forward as fast as possible.",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on HalfCheetah-v3 (1,785.5), whose model v5 keeps",
     ),
     ShippedEnvironment(
-        "walker2d-v5", "Walker2d-v5", 1_000_000, 2.0, 4933.0, "MuJoCo planar biped: walk forward without falling."
+        "walker2d-v5",
+        "Walker2d-v5",
+        1_000_000,
+        2.0,
+        4933.0,
+        "MuJoCo planar biped: walk forward without falling.",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Walker2d-v3 (4,933.1); v5 gives the right foot the "
+        "left foot's friction, which moved TRPO's mean over seeds by nothing measurable (BENCHMARKS.md)",
     ),
     ShippedEnvironment(
-        "swimmer-v5", "Swimmer-v5", 1_000_000, 0.0, 366.0, "MuJoCo three-link swimmer in a viscous fluid: swim forward."
+        "swimmer-v5",
+        "Swimmer-v5",
+        1_000_000,
+        0.0,
+        366.0,
+        "MuJoCo three-link swimmer in a viscous fluid: swim forward.",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Swimmer-v3 (365.7), whose model v5 keeps",
     ),
     ShippedEnvironment(
         "invertedpendulum-v5",
@@ -89,6 +113,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         5.0,
         1000.0,
         "MuJoCo cart-pole with continuous force; episodes capped at 1000 steps.",
+        "the maximum, one point for each of the 1000 steps",
     ),
 )
 
