@@ -115,10 +115,10 @@ ZOO_HYPERPARAMS: dict[str, dict[str, Any]] = {
     "Hopper-v5": dict(_MUJOCO_ZOO),
     "Walker2d-v5": dict(_MUJOCO_ZOO),
     "Swimmer-v5": {**_MUJOCO_ZOO, "gamma": 0.9999},
-    # v4 keeps v3's model (the feet's friction 0.9 and 1.9; v5 gives both 1.9), on the current MuJoCo bindings: the
-    # model of the published run, which mujoco-py's v3 itself can no longer be installed to run.
-    "Walker2d-v4": dict(_MUJOCO_ZOO),
 }
+# Walker2d-v4 keeps v3's model (the feet's friction 0.9 and 1.9; v5 gives both 1.9), on the current MuJoCo bindings:
+# the model of the published run, which mujoco-py's v3 itself can no longer be installed to run.
+ZOO_HYPERPARAMS["Walker2d-v4"] = ZOO_HYPERPARAMS["Walker2d-v5"]
 # Which key of the anchors file's rl_zoo_trpo_hyperparameters each env corresponds to.
 ANCHOR_ZOO_KEYS = {
     "CartPole-v1": "CartPole-v1",
@@ -158,8 +158,11 @@ ENVS: dict[str, EnvBench] = {
     "MountainCarContinuous-v0": EnvBench("MountainCarContinuous-v0", 50_000, 92.5, "92.5 @50k (with gSDE)"),
     "Walker2d-v5": EnvBench("Walker2d-v5", 1_000_000, 4933.1, "4,933.1 @1M (v3)"),
     "Swimmer-v5": EnvBench("Swimmer-v5", 1_000_000, 365.7, "365.7 @1M (v3)"),
-    "Walker2d-v4": EnvBench("Walker2d-v4", 1_000_000, 4933.1, "4,933.1 @1M (v3, whose model v4 keeps)"),
 }
+# The same published run, on the version that keeps its model (see ZOO_HYPERPARAMS).
+ENVS["Walker2d-v4"] = dataclasses.replace(
+    ENVS["Walker2d-v5"], env_id="Walker2d-v4", published_note="4,933.1 @1M (v3, whose model v4 keeps)"
+)
 DEFAULT_ENVS = ("CartPole-v1", "Pendulum-v1", "HalfCheetah-v5", "Hopper-v5")
 
 

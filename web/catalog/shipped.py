@@ -3,9 +3,8 @@
 Reference returns (score 1) are the published results the community compares against, each with its source in
 ``reference_source``, which the loader appends to the environment's description so that its page says what score 1
 means: an episode's maximum (CartPole, InvertedPendulum) or rl-baselines3-zoo's single TRPO runs (the MuJoCo ones
-at 1M steps on the v3 environments). Hopper, HalfCheetah and Swimmer keep v3's model in v5; Walker2d-v5 changed one
-foot's friction, which BENCHMARKS.md measured to move TRPO's mean by nothing detectable (rl-zoo's settings: 4,666
-on v4, v3's model, against 4,596 on v5). Random returns (score 0) are the mean return of a uniform random policy.
+at 1M steps on the v3 environments; Walker2d-v5 changed one foot's friction, which BENCHMARKS.md measured not to move
+TRPO's mean). Random returns (score 0) are the mean return of a uniform random policy.
 Budgets are a few hundred thousand steps for classic control and one million for MuJoCo: enough for TRPO to
 separate good configs from bad ones on one CPU core in hours, not days.
 """
