@@ -63,7 +63,7 @@ def _rows_by_run(runs: list[Run]) -> dict[int, list[dict[str, Any]]]:
     return out
 
 
-def build_entry_figures(runs: list[Run], max_kl: float | None = None) -> dict[str, str]:
+def build_entry_figures(runs: list[Run], params: dict[str, Any] | None = None) -> dict[str, str]:
     """The run page's charts (learning curve and TRPO diagnostics), one trace per seed, as escaped JSON.
 
     Reuses ``web.runs.charts`` so an entry and a run page plot the same metrics under the same titles.
@@ -77,11 +77,14 @@ def build_entry_figures(runs: list[Run], max_kl: float | None = None) -> dict[st
         # The first seed gets the run page's full figure (titles, axes, the δ line); further seeds only add a
         # trace, since building a whole figure per seed would dominate the page's first view.
         first = shown[0]
-        fig = run_charts.build_figure(spec, by_run[first.pk], max_kl=max_kl, name=f"seed {first.seed}")
+        fig = run_charts.build_figure(
+            spec, by_run[first.pk], **run_charts.trust_region_of(params), name=f"seed {first.seed}"
+        )
         for run in shown[1:]:
             xs, ys = run_charts.series(by_run[run.pk], spec.metric, spec.x)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode=spec.mode, name=f"seed {run.seed}"))
-        for i, trace in enumerate(fig.data):
+        seeds = [trace for trace in fig.data if str(trace.name).startswith("seed ")]  # δ keeps its own colour
+        for i, trace in enumerate(seeds):
             color = charts.PALETTE[i % len(charts.PALETTE)]
             trace.update(line={"color": color}, marker={"color": color})
         fig.update_layout(showlegend=True)
@@ -93,7 +96,6 @@ def entry_figures(entry: LeaderboardEntry, runs: list[Run]) -> dict[str, str]:
     key = f"leaderboard:entry:{entry.pk}:{entry.updated_at.timestamp()}"
     figs = cache.get(key)
     if figs is None:
-        max_kl = entry.config.params.get("max_kl") if isinstance(entry.config.params, dict) else None
-        figs = build_entry_figures(runs, max_kl)
+        figs = build_entry_figures(runs, entry.config.params)
         cache.set(key, figs, CACHE_SECONDS)
     return figs

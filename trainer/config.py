@@ -15,6 +15,7 @@ from typing import Any
 ACTIVATIONS = ("tanh", "relu", "elu")
 DEVICES = ("auto", "cpu", "cuda")
 VECTOR_MODES = ("sync", "async")
+MAX_KL_SCHEDULES = ("constant", "linear")
 
 
 class ConfigError(ValueError):
@@ -67,6 +68,13 @@ class TRPOConfig:
         low=0.0,
         high=1.0,
         low_open=True,
+    )
+    max_kl_schedule: str = _spec(
+        "constant",
+        "How δ changes over a run: constant, or linear from max_kl down towards 0 (update u of n uses "
+        "max_kl·(1 − (u − 1)/n), as sb3's linear schedules anneal a learning rate), so that the last updates "
+        "refine the policy in small steps instead of moving it as far as the first ones.",
+        choices=MAX_KL_SCHEDULES,
     )
     cg_iters: int = _spec(15, "Conjugate-gradient iterations for the natural direction F⁻¹g.", low=1, high=100)
     cg_damping: float = _spec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import platform
 import time
@@ -31,6 +32,7 @@ METRIC_NAMES = (
     "rollout/ep_return_mean",
     "rollout/ep_len_mean",
     "train/kl",
+    "train/max_kl",
     "train/surrogate_gain",
     "train/expected_gain",
     "train/line_search_steps",
@@ -183,7 +185,9 @@ def _train_loop(
             break
         if segments.starts_segment(update):
             collector.reset(segment_seed(seed, segments.index(update)))
-        metrics = _one_update(agent, collector, optimizer, generator, tr, rng, device)
+        metrics = _one_update(
+            agent, collector, optimizer, generator, scheduled(tr, config, update, n_updates), rng, device
+        )
         steps = update * config.batch_size
         elapsed = time.perf_counter() - start
         metrics.update(
@@ -258,6 +262,17 @@ def trust_region(config: TRPOConfig) -> TrustRegion:
     )
 
 
+def scheduled(tr: TrustRegion, config: TRPOConfig, update: int, n_updates: int) -> TrustRegion:
+    """The trust region of update ``update`` (1-based) of ``n_updates`` under ``config.max_kl_schedule``.
+
+    A function of the update's index alone, so a resumed run follows the same schedule as an uninterrupted one.
+    """
+    if config.max_kl_schedule == "constant":
+        return tr
+    remaining = 1.0 - (update - 1) / n_updates
+    return dataclasses.replace(tr, max_kl=config.max_kl * remaining)
+
+
 def update_networks(
     agent: Agent,
     optimizer: torch.optim.Optimizer,
@@ -320,6 +335,7 @@ def _one_update(
         "rollout/ep_return_mean": ep_return,
         "rollout/ep_len_mean": ep_len,
         "train/kl": step.kl,
+        "train/max_kl": tr.max_kl,
         "train/surrogate_gain": step.surrogate_gain,
         "train/expected_gain": step.expected_gain,
         "train/line_search_steps": float(step.line_search_steps),

@@ -33,8 +33,9 @@ def _strip(metrics: list[dict]) -> list[dict]:
         ("Pendulum-v1", CONFIG),
         ("Pendulum-v1", dataclasses.replace(CONFIG, use_sde=True, sde_sample_freq=4)),
         ("Pendulum-v1", dataclasses.replace(CONFIG, normalize_every_step=True)),
+        ("Pendulum-v1", dataclasses.replace(CONFIG, max_kl_schedule="linear")),
     ],
-    ids=["discrete", "gaussian", "gsde", "statistics-every-step"],
+    ids=["discrete", "gaussian", "gsde", "statistics-every-step", "linear-max-kl"],
 )
 def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str, config: TRPOConfig) -> None:
     states: list[TrainingState] = []

@@ -121,3 +121,21 @@ def test_reward_scaling_puts_value_targets_on_a_unit_scale_and_leaves_reported_r
     # Episode returns are reported in the environment's units either way (Pendulum: about −1,000 at the start).
     assert raw.metrics[-1]["rollout/ep_return_mean"] < -500
     assert scaled.metrics[-1]["rollout/ep_return_mean"] < -500
+
+
+def test_a_linear_max_kl_schedule_narrows_the_trust_region_update_by_update() -> None:
+    config = dataclasses.replace(TINY, max_kl=0.04, max_kl_schedule="linear")
+    result = train(config, "CartPole-v1", total_steps=256 * 4, seed=3)
+    deltas = [m["train/max_kl"] for m in result.metrics]
+    assert deltas == pytest.approx([0.04, 0.03, 0.02, 0.01])
+    accepted = [m for m in result.metrics if m["train/step_accepted"]]
+    assert accepted, "at least one step should be accepted on CartPole"
+    assert all(m["train/kl"] <= m["train/max_kl"] for m in accepted)
+    constant = train(dataclasses.replace(config, max_kl_schedule="constant"), "CartPole-v1", total_steps=1024, seed=3)
+    assert [m["train/max_kl"] for m in constant.metrics] == [0.04] * 4
+    # Same first update (same δ), then the schedule's smaller steps take the runs apart.
+    assert result.metrics[0]["train/kl"] == constant.metrics[0]["train/kl"]
+    assert any(
+        not torch.equal(a, b)
+        for a, b in zip(result.agent.actor.parameters(), constant.agent.actor.parameters(), strict=True)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from web.runs import charts
 
 ROWS = [
@@ -21,6 +23,20 @@ def test_it_builds_the_four_run_figures_from_plain_rows() -> None:
 def test_it_draws_delta_on_the_kl_chart() -> None:
     data = charts.to_data(charts.run_figures(ROWS, max_kl=0.01)["kl"])
     assert [shape["y0"] for shape in data["layout"]["shapes"]] == [0.01]
+
+
+def test_it_draws_a_scheduled_delta_as_the_value_each_update_used() -> None:
+    rows = [{**r, "metrics": {**r["metrics"], "train/max_kl": 0.03 - 0.01 * (r["update"] - 1)}} for r in ROWS]
+    data = charts.to_data(charts.run_figures(rows, max_kl=0.03, max_kl_schedule="linear")["kl"])
+    assert not data["layout"].get("shapes"), "no flat δ line for a scheduled trust region"
+    delta = data["data"][1]
+    assert delta["y"] == pytest.approx([0.03, 0.02, 0.01])
+    assert delta["meta"] == {"metric": "train/max_kl", "x": "update"}, "the run page extends it live"
+
+
+def test_a_config_saved_before_the_schedule_existed_draws_a_flat_delta() -> None:
+    assert charts.trust_region_of({"max_kl": 0.02}) == {"max_kl": 0.02, "max_kl_schedule": "constant"}
+    assert charts.trust_region_of(None) == {"max_kl": None, "max_kl_schedule": "constant"}
 
 
 def test_it_leaves_gaps_for_missing_values() -> None:

@@ -49,13 +49,35 @@ def series(rows: Iterable[Row], metric: str, x: str) -> tuple[list[float], list[
     return xs, ys
 
 
-def build_figure(spec: ChartSpec, rows: Sequence[Row], *, max_kl: float | None = None, name: str = "") -> go.Figure:
+DELTA_METRIC = "train/max_kl"
+DELTA_COLOR = "#c0392b"
+
+
+def build_figure(
+    spec: ChartSpec,
+    rows: Sequence[Row],
+    *,
+    max_kl: float | None = None,
+    max_kl_schedule: str = "constant",
+    name: str = "",
+) -> go.Figure:
+    """One chart of one run. On the KL chart δ is a dashed line: flat for a constant trust region, and for a
+    scheduled one (``max_kl_schedule`` other than constant) the δ each update used, a trace the page extends live.
+    """
     xs, ys = series(rows, spec.metric, spec.x)
     fig = go.Figure(
         go.Scatter(x=xs, y=ys, mode=spec.mode, name=name or spec.metric, meta={"metric": spec.metric, "x": spec.x})
     )
-    if spec is KL and max_kl is not None:
-        fig.add_hline(y=max_kl, line_dash="dash", line_color="#c0392b", annotation_text="δ")
+    if spec is KL and max_kl_schedule != "constant":
+        dx, dy = series(rows, DELTA_METRIC, spec.x)
+        fig.add_trace(
+            go.Scatter(
+                x=dx, y=dy, mode="lines", name="δ", line={"dash": "dash", "color": DELTA_COLOR},
+                meta={"metric": DELTA_METRIC, "x": spec.x},
+            )
+        )  # fmt: skip
+    elif spec is KL and max_kl is not None:
+        fig.add_hline(y=max_kl, line_dash="dash", line_color=DELTA_COLOR, annotation_text="δ")
     fig.update_layout(
         title={"text": spec.title, "font": {"size": 14}},
         xaxis_title=spec.x_title,
@@ -68,9 +90,19 @@ def build_figure(spec: ChartSpec, rows: Sequence[Row], *, max_kl: float | None =
     return fig
 
 
-def run_figures(rows: Sequence[Row], *, max_kl: float | None = None) -> dict[str, go.Figure]:
+def run_figures(
+    rows: Sequence[Row], *, max_kl: float | None = None, max_kl_schedule: str = "constant"
+) -> dict[str, go.Figure]:
     """The run page's four figures: learning curve, KL against δ, line-search steps, entropy."""
-    return {spec.key: build_figure(spec, rows, max_kl=max_kl) for spec in RUN_CHARTS}
+    return {spec.key: build_figure(spec, rows, max_kl=max_kl, max_kl_schedule=max_kl_schedule) for spec in RUN_CHARTS}
+
+
+def trust_region_of(params: Any) -> dict[str, Any]:
+    """``max_kl`` and ``max_kl_schedule`` of a stored config's params (a config saved before the schedule existed
+    is constant), as keyword arguments for :func:`build_figure`."""
+    if not isinstance(params, dict):
+        return {"max_kl": None, "max_kl_schedule": "constant"}
+    return {"max_kl": params.get("max_kl"), "max_kl_schedule": params.get("max_kl_schedule", "constant")}
 
 
 def to_data(fig: go.Figure) -> dict[str, Any]:

@@ -91,8 +91,8 @@ def state(run: Run) -> dict[str, Any]:
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(Run.objects.select_related("config", "environment", "owner"), pk=pk)
     rows = _rows(run)
-    max_kl = run.config.params.get("max_kl")
-    figures = {key: charts.to_data(fig) for key, fig in charts.run_figures(rows, max_kl=max_kl).items()}
+    trust_region = charts.trust_region_of(run.config.params)
+    figures = {key: charts.to_data(fig) for key, fig in charts.run_figures(rows, **trust_region).items()}
     context = {
         "run": run,
         # A long run may have more updates than one response carries; the page fetches the rest at once.
