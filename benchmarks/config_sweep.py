@@ -150,13 +150,30 @@ def fisher_exact_p(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     return float(fisher_exact(table, alternative="two-sided").pvalue)
 
 
+FALL_FRACTION = 0.8
+
+
+def runs_with_a_fall(rows: list[dict[str, Any]]) -> str:
+    """How many runs have an evaluation episode below 80% of the run's own median episode, e.g. ``3 of 16``.
+
+    Why: a run's mean over its episodes mixes two failures that call for different fixes: a policy that falls in
+    some episodes (its episodes disagree) and one that learned a slow gait (its episodes agree on a low return).
+    This count tells them apart at a glance; runs recorded without their episodes make it ``n/a``.
+    """
+    episodes = [r.get("eval_returns") for r in rows]
+    if not all(episodes):
+        return "n/a"
+    falls = sum(1 for e in episodes if min(e) < FALL_FRACTION * float(np.median(e)))
+    return f"{falls} of {len(rows)}"
+
+
 def summarise(
     records: list[dict[str, Any]], variants: list[str], published: float | None, count_above: float | None = None
 ) -> str:
     """One Markdown row per variant: every seed's return, the mean with its bootstrap CI, how many seeds meet the
-    published run, and the probability that a run of this variant beats a run of the first one; with
-    ``count_above``, also how many seeds reach that return and Fisher's exact test of that count against the first
-    variant's.
+    published run, how many runs lose an evaluation episode to a fall (:func:`runs_with_a_fall`), and the
+    probability that a run of this variant beats a run of the first one; with ``count_above``, also how many seeds
+    reach that return and Fisher's exact test of that count against the first variant's.
 
     The estimators are the leaderboard's own (``leaderboard.stats``): with a handful of seeds a difference of means
     alone says little, and the interval shows how little.
@@ -164,8 +181,8 @@ def summarise(
     threshold_header = f" Seeds ≥ {count_above:g} (Fisher p vs {variants[0]}) |" if count_above is not None else ""
     lines = [
         "| Variant | Overrides of rl-zoo's settings | Seeds | Return per seed | Mean ± std | Mean, 95% CI | Median | "
-        f"Seeds ≥ published | P(run beats a run of {variants[0]}) |{threshold_header}",
-        "|---|---|---|---|---|---|---|---|---|" + ("---|" if count_above is not None else ""),
+        f"Seeds ≥ published | Runs with a fall | P(run beats a run of {variants[0]}) |{threshold_header}",
+        "|---|---|---|---|---|---|---|---|---|---|" + ("---|" if count_above is not None else ""),
     ]
     baseline = np.array([r["eval_mean"] for r in records if r["variant"] == variants[0]])
     baseline_hits = int((baseline >= count_above).sum()) if count_above is not None else 0
@@ -191,7 +208,7 @@ def summarise(
         lines.append(
             f"| {variant} | `{json.dumps(rows[0]['overrides'])}` | {len(rows)} | {per_seed} | "
             f"{returns.mean():,.1f} ± {returns.std():,.1f} | {ci.value:,.1f} [{ci.low:,.1f}, {ci.high:,.1f}] | "
-            f"{np.median(returns):,.1f} | {meets} | {versus} |{threshold_cell}"
+            f"{np.median(returns):,.1f} | {meets} | {runs_with_a_fall(rows)} | {versus} |{threshold_cell}"
         )
     return "\n".join(lines) + "\n"
 

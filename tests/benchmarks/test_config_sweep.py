@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -57,6 +58,20 @@ def test_summary_counts_the_seeds_that_meet_the_published_return() -> None:
     table = config_sweep.summarise(records, ["a"], published=500.0)
     assert "2 of 3" in table
     assert "416.7 ± 117.9" in table
+
+
+def test_summary_tells_runs_that_fall_from_runs_that_learned_a_slow_gait() -> None:
+    steady_fast, steady_slow = [3600.0] * 10, [3300.0] * 10
+    falls_once = [3600.0] * 9 + [1200.0]
+    records = [
+        {"variant": "a", "seed": s, "overrides": {}, "eval_mean": float(np.mean(e)), "eval_returns": e}
+        for s, e in enumerate([steady_fast, steady_slow, falls_once])
+    ]
+    row = config_sweep.summarise(records, ["a"], published=3618.0).splitlines()[2]
+    assert "Runs with a fall" in config_sweep.summarise(records, ["a"], published=3618.0)
+    assert "| 1 of 3 |" in row, "only the run with an episode under 80% of its median falls"
+    del records[2]["eval_returns"]
+    assert "| n/a |" in config_sweep.summarise(records, ["a"], published=3618.0)
 
 
 def test_runs_are_recorded_as_they_end_and_not_repeated(tmp_path: Path) -> None:
