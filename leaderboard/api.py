@@ -93,7 +93,7 @@ def paginate(request: HttpRequest, qs: QuerySet[Any], serialize: Any, *, count_k
 
 
 ENV_FIELDS = ("slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval",
-              "random_return", "reference_return", "min_seeds", "description")  # fmt: skip
+              "random_return", "reference_return", "reference_source", "min_seeds", "description")  # fmt: skip
 
 
 def environment_json(env: Environment) -> dict[str, Any]:

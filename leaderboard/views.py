@@ -108,7 +108,10 @@ def environment_board(request: HttpRequest, slug: str) -> HttpResponse:
         }  # fmt: skip
 
     # The header shows the environment's protocol: its fields join the key, so an edit shows at once.
-    shown = (env.gym_id, env.budget_steps, env.eval_episodes, env.deterministic_eval, env.min_seeds)
+    shown = (
+        env.gym_id, env.budget_steps, env.eval_episodes, env.deterministic_eval, env.min_seeds,
+        env.random_return, env.reference_return, env.reference_source,
+    )  # fmt: skip
     key = f"lb:env:{env.pk}:{env.board_version}:{pagecache.digest(*shown)}:{sort}:{number}"
 
     def page() -> HttpResponse:

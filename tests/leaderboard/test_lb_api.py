@@ -55,7 +55,10 @@ def test_it_shows_a_run_with_its_metrics(client, board) -> None:
 def test_it_lists_environments_and_configs(client, board) -> None:
     envs = client.get("/api/environments/").json()
     assert envs["results"][0]["slug"] == "cartpole" and envs["results"][0]["min_seeds"] == 3
-    assert client.get("/api/environments/cartpole/").json()["reference_return"] == 100.0
+    board["env"].reference_source = "a published run"
+    board["env"].save(update_fields=["reference_source"])
+    cartpole = client.get("/api/environments/cartpole/").json()
+    assert (cartpole["reference_return"], cartpole["reference_source"]) == (100.0, "a published run")
     configs = client.get("/api/configs/").json()
     assert configs["count"] == 4
     detail = client.get(reverse("api:config", args=[board["default"].pk])).json()

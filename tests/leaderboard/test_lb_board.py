@@ -42,6 +42,17 @@ def test_it_sorts_by_any_column(client, board, sort: str, expected: list[str]) -
 
 
 @pytest.mark.django_db
+def test_it_says_what_scores_1_and_where_it_comes_from_and_shows_an_edit_at_once(client, make_env) -> None:
+    env = make_env(slug="sourced", random_return=22.0, reference_return=500.0, reference_source="a <i>run</i>")
+    url = reverse("leaderboard:environment", args=["sourced"])
+    html = client.get(url).content.decode()
+    assert "500.0 is 1 (a &lt;i&gt;run&lt;/i&gt;)" in html and "<i>run" not in html
+    env.reference_source = "the episode's maximum"
+    env.save(update_fields=["reference_source"])
+    assert "(the episode&#x27;s maximum)" in client.get(url).content.decode(), "a cached page hid the edit"
+
+
+@pytest.mark.django_db
 def test_it_shows_an_empty_board(client, make_env) -> None:
     make_env(slug="empty")
     response = client.get(reverse("leaderboard:environment", args=["empty"]))

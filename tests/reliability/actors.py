@@ -79,7 +79,7 @@ def environment_form_data(**overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "slug": f"env-form-{next(_counter)}", "gym_id": "CartPole-v1", "kwargs": "{}", "budget_steps": 1000,
         "eval_episodes": 2, "eval_seed": 1000, "deterministic_eval": "on", "random_return": 0,
-        "reference_return": 100, "min_seeds": 1, "description": "",
+        "reference_return": 100, "reference_source": "", "min_seeds": 1, "description": "",
     }  # fmt: skip
     data.update(overrides)
     return data

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import Client
+from django.utils.html import escape
 
 from trainer import TRPOConfig
 from web.catalog.models import Environment, TrainerConfig
@@ -39,12 +41,28 @@ def test_a_new_trainer_field_with_a_neutral_default_makes_no_new_default_version
     assert (newest.version, newest.params, TrainerConfig.objects.count()) == (2, TRPOConfig().to_dict(), 2)
 
 
-def test_every_shipped_environment_says_what_its_reference_return_is_and_where_it_comes_from(db: None) -> None:
+def test_every_shipped_environment_says_what_its_reference_return_is_and_where_it_comes_from(
+    db: None, client: Client
+) -> None:
     call_command("load_catalog")
+    limit = Environment._meta.get_field("reference_source").max_length
     for item in SHIPPED:
-        description = Environment.objects.get(slug=item.slug).description
-        assert item.reference_source, f"{item.slug}: no source for its reference return"
-        assert description.startswith(item.description), description
-        assert f"Reference return (score 1) {item.reference_return:g}: {item.reference_source}." in description
-    walker = Environment.objects.get(gym_id="Walker2d-v5").description
+        env = Environment.objects.get(slug=item.slug)
+        assert item.reference_source and len(item.reference_source) <= limit, item.slug
+        assert (env.reference_source, env.description) == (item.reference_source, item.description)
+        page = client.get(env.get_absolute_url()).content.decode()
+        assert escape(item.reference_source) in page and f"{item.reference_return}" in page, item.slug
+    walker = Environment.objects.get(gym_id="Walker2d-v5").reference_source
     assert "Walker2d-v3" in walker and "friction" in walker, "the reference's environment version differs: say so"
+
+
+def test_it_moves_the_reference_source_out_of_a_description_the_old_loader_wrote(db: None) -> None:
+    item = SHIPPED[0]
+    old = f"{item.description} Reference return (score 1) {item.reference_return:g}: {item.reference_source}."
+    Environment.objects.create(
+        slug=item.slug, gym_id=item.gym_id, budget_steps=item.budget_steps, random_return=item.random_return,
+        reference_return=item.reference_return, description=old,
+    )  # fmt: skip
+    call_command("load_catalog")
+    env = Environment.objects.get(slug=item.slug)
+    assert (env.description, env.reference_source) == (item.description, item.reference_source)

@@ -49,6 +49,19 @@ def test_it_registers_a_buildable_environment_and_records_its_spaces(signed_in: 
     assert "Discrete(2)" in signed_in.get(env.get_absolute_url()).content.decode()
 
 
+def test_it_keeps_where_the_reference_return_comes_from(signed_in: Client) -> None:
+    source = "the maximum, one point per step <b>(500 steps)</b>"
+    post(signed_in, reference_source=f"  {source} ")
+    env = Environment.objects.get(slug="cartpole-short")
+    assert env.reference_source == source
+    page = signed_in.get(env.get_absolute_url()).content.decode()
+    assert "one point per step &lt;b&gt;(500 steps)&lt;/b&gt;" in page and "<b>(500" not in page
+
+
+def test_it_refuses_an_over_long_reference_source(signed_in: Client) -> None:
+    assert_rejected(post(signed_in, reference_source="x" * 301), "reference_source", "at most 300 characters")
+
+
 def test_it_rejects_an_unknown_gym_id(signed_in: Client) -> None:
     assert_rejected(post(signed_in, gym_id="NoSuchEnv-v9"), "gym_id", "not a registered gymnasium environment")
 

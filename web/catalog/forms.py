@@ -31,7 +31,7 @@ class EnvironmentForm(forms.ModelForm):
         model = Environment
         fields = [
             "slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval",
-            "random_return", "reference_return", "min_seeds", "description",
+            "random_return", "reference_return", "reference_source", "min_seeds", "description",
         ]  # fmt: skip
         help_texts = {
             "slug": "Short unique name used in URLs, e.g. cartpole-short.",

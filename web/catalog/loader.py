@@ -31,20 +31,18 @@ def _spaces(gym_id: str, kwargs: dict) -> dict[str, str]:
         return {"observation_space": "", "action_space": ""}
 
 
-def reference_described(description: str, reference_return: float, source: str) -> str:
-    """The description with what score 1 is and where it comes from: the page shows a bare number otherwise."""
-    return f"{description} Reference return (score 1) {reference_return:g}: {source}."
-
-
 @transaction.atomic
 def load_environments() -> list[Environment]:
+    """Create or overwrite every shipped environment with the values in ``shipped.py``.
+
+    Overwriting is what keeps a database loaded before ``reference_source`` was a field clean: the loader used to
+    append "Reference return (score 1) X: <source>." to the description, and rewriting the description from
+    ``shipped.py`` at the next start drops that sentence while the source moves to its own field.
+    """
     loaded = []
     for item in SHIPPED:
         fields = asdict(item)
         slug = fields.pop("slug")
-        fields["description"] = reference_described(
-            item.description, item.reference_return, fields.pop("reference_source")
-        )
         env, _ = Environment.objects.update_or_create(
             slug=slug, defaults={**fields, **_spaces(item.gym_id, item.kwargs)}
         )

@@ -38,6 +38,11 @@ class Environment(models.Model):
     deterministic_eval = models.BooleanField(default=True, help_text="Evaluate with the mode of the policy.")
     random_return = models.FloatField(help_text="Mean return of a uniformly random policy (score 0).")
     reference_return = models.FloatField(help_text="Published reference return (score 1).")
+    reference_source = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Where the reference return comes from, e.g. a published run or the episode's maximum.",
+    )
     min_seeds = models.PositiveSmallIntegerField(
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(10)],

@@ -1,7 +1,7 @@
 """The environments Trustboard ships with, and the default TRPO config.
 
 Reference returns (score 1) are the published results the community compares against, each with its source in
-``reference_source``, which the loader appends to the environment's description so that its page says what score 1
+``reference_source`` (a field of ``Environment``, shown next to the number) so that its page says what score 1
 means: an episode's maximum (CartPole, InvertedPendulum) or rl-baselines3-zoo's single TRPO runs (the MuJoCo ones
 at 1M steps on the v3 environments; Walker2d-v5 changed one foot's friction, which BENCHMARKS.md measured not to move
 TRPO's mean). Random returns (score 0) are the mean return of a uniform random policy.
@@ -23,7 +23,7 @@ class ShippedEnvironment:
     random_return: float
     reference_return: float
     description: str
-    reference_source: str  # where reference_return comes from; not a model field (the loader appends it)
+    reference_source: str  # where reference_return comes from
     kwargs: dict[str, Any] = field(default_factory=dict)
     eval_episodes: int = 10
     eval_seed: int = 1000
