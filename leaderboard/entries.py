@@ -83,7 +83,8 @@ def build_entry_figures(runs: list[Run], params: dict[str, Any] | None = None) -
         for run in shown[1:]:
             xs, ys = run_charts.series(by_run[run.pk], spec.metric, spec.x)
             fig.add_trace(go.Scatter(x=xs, y=ys, mode=spec.mode, name=f"seed {run.seed}"))
-        seeds = [trace for trace in fig.data if str(trace.name).startswith("seed ")]  # δ keeps its own colour
+        # δ (the one trace tagged with its metric) keeps its own colour.
+        seeds = [trace for trace in fig.data if (trace.meta or {}).get("metric") != run_charts.DELTA_METRIC]
         for i, trace in enumerate(seeds):
             color = charts.PALETTE[i % len(charts.PALETTE)]
             trace.update(line={"color": color}, marker={"color": color})
