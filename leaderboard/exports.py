@@ -1,12 +1,15 @@
 """CSV and JSON exports of every board: the full board in display order, the same columns in both formats.
 
-An export is a pure function of the board's version, its sort and its format, so the serialised bytes are
-cached under a key carrying the version (see :func:`leaderboard.boards.version`): a refresh changes the key.
+An export is a pure function of the board's version, the environment's protocol, its sort and its format, so the
+serialised bytes are cached under a key carrying the version (see :func:`leaderboard.boards.version`) and a digest
+of the protocol: a refresh, or an admin's edit of the environment, changes the key. The JSON export also carries
+the protocol and the score scale (:func:`environment_meta`); the CSV holds the rows only, as CSV readers expect.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 from collections.abc import Callable
@@ -21,6 +24,10 @@ from web.catalog.models import Environment
 
 FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 CACHE_SECONDS = 3600
+EXPORTED_ENV_FIELDS = (
+    "slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval", "min_seeds",
+    "random_return", "reference_return", "reference_source",
+)  # fmt: skip
 
 
 def _serialise(fmt: str, keys: list[str], rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
@@ -45,19 +52,32 @@ def _export(fmt: str, name: str, key: str, build: Callable[[], bytes]) -> HttpRe
     return response
 
 
+def environment_meta(env: Environment) -> dict[str, Any]:
+    """What a reader of an exported board needs to interpret it: the protocol and the two ends of the score scale.
+
+    ``score = (return - random_return) / (reference_return - random_return)``, so without these numbers an
+    exported score cannot be turned back into a return or compared with a paper.
+    """
+    meta: dict[str, Any] = {"environment": env.slug}
+    meta.update({name: getattr(env, name) for name in EXPORTED_ENV_FIELDS if name != "slug"})
+    return meta
+
+
 def environment_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
-    env = get_object_or_404(Environment.objects.only("pk", "slug", "gym_id", "min_seeds", "budget_steps"), slug=slug)
+    env = get_object_or_404(Environment.objects.only("pk", *EXPORTED_ENV_FIELDS), slug=slug)
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.ENTRY_COLUMNS)
     sort = f"-{column.key}" if descending else column.key
+
+    meta = environment_meta(env)
 
     def build() -> bytes:
         qs, _, _ = boards.environment_entries(env.pk, sort)
         rows = [boards.entry_row(e, env.slug) for e in qs]
-        meta = {"environment": env.slug, "gym_id": env.gym_id, "min_seeds": env.min_seeds,
-                "budget_steps": env.budget_steps}  # fmt: skip
         return _serialise(fmt, boards.ENTRY_ROW_KEYS, rows, meta)
 
-    key = f"lb:export:env-{env.pk}:{boards.version(f'env-{env.pk}')}:{sort}:{fmt}"
+    # An admin can edit the environment without any run changing the board's version: the key carries its meta.
+    meta_digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    key = f"lb:export:env-{env.pk}:{boards.version(f'env-{env.pk}')}:{meta_digest}:{sort}:{fmt}"
     return _export(fmt, f"leaderboard-{env.slug}", key, build)
 
 

@@ -28,6 +28,20 @@ def test_it_exports_an_environment_board_as_json(client, board) -> None:
 
 
 @pytest.mark.django_db
+def test_a_json_export_says_how_to_read_its_scores_and_follows_an_edit_of_the_environment(client, board) -> None:
+    env = board["env"]
+    url = reverse("leaderboard:environment_export", args=["cartpole", "json"])
+    data = client.get(url).json()
+    scale = {k: data[k] for k in ("random_return", "reference_return", "reference_source", "eval_episodes")}
+    assert scale == {"random_return": env.random_return, "reference_return": env.reference_return,
+                     "reference_source": env.reference_source, "eval_episodes": env.eval_episodes}  # fmt: skip
+    assert (data["gym_id"], data["kwargs"], data["budget_steps"]) == (env.gym_id, env.kwargs, env.budget_steps)
+    # An admin's edit changes no run, so the board's version stays; the cached export must not.
+    type(env).objects.filter(pk=env.pk).update(reference_source="the episode's maximum")
+    assert client.get(url).json()["reference_source"] == "the episode's maximum"
+
+
+@pytest.mark.django_db
 def test_it_exports_the_overall_board(client, board) -> None:
     data = client.get(reverse("leaderboard:overall_export", args=["json"])).json()
     assert data["entries"][0]["config"] == "strong v1"

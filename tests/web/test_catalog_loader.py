@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import io
+
 from django.contrib.auth import authenticate
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils.html import escape
 
 from trainer import TRPOConfig
+from web.catalog.loader import shipped_digest
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.shipped import SHIPPED
 
@@ -19,7 +24,9 @@ REQUIRED = [
 
 def test_it_loads_the_catalog_default_config_and_demo_account_idempotently(db: None) -> None:
     call_command("load_catalog", "--demo-password", "demo-pass-123")
-    call_command("load_catalog", "--demo-password", "demo-pass-123")
+    second = io.StringIO()
+    call_command("load_catalog", "--demo-password", "demo-pass-123", stdout=second)
+    assert "kept local edits" not in second.getvalue(), "the values it wrote read back as unedited"
     assert sorted(Environment.objects.values_list("gym_id", flat=True)) == sorted(e.gym_id for e in SHIPPED)
     assert set(REQUIRED) <= set(Environment.objects.values_list("gym_id", flat=True)), "the catalog users expect"
     hopper = Environment.objects.get(gym_id="Hopper-v5")
@@ -46,12 +53,14 @@ def test_every_shipped_environment_says_what_its_reference_return_is_and_where_i
 ) -> None:
     call_command("load_catalog")
     limit = Environment._meta.get_field("reference_source").max_length
+    listing = client.get(reverse("catalog:environments")).content.decode()
     for item in SHIPPED:
         env = Environment.objects.get(slug=item.slug)
         assert item.reference_source and len(item.reference_source) <= limit, item.slug
         assert (env.reference_source, env.description) == (item.reference_source, item.description)
         page = client.get(env.get_absolute_url()).content.decode()
         assert escape(item.reference_source) in page and f"{item.reference_return}" in page, item.slug
+        assert escape(item.reference_source) in listing, f"the list of environments names {item.slug}'s source"
     walker = Environment.objects.get(gym_id="Walker2d-v5").reference_source
     assert "Walker2d-v3" in walker and "friction" in walker, "the reference's environment version differs: say so"
 
@@ -66,3 +75,48 @@ def test_it_moves_the_reference_source_out_of_a_description_the_old_loader_wrote
     call_command("load_catalog")
     env = Environment.objects.get(slug=item.slug)
     assert (env.description, env.reference_source) == (item.description, item.reference_source)
+
+
+def test_it_keeps_an_admin_edit_of_a_shipped_environment_across_restarts_and_resets_it_on_request(db: None) -> None:
+    call_command("load_catalog")
+    item = next(i for i in SHIPPED if i.gym_id == "Hopper-v5")
+    Environment.objects.filter(slug=item.slug).update(description="Our lab's notes.", reference_source="our lab")
+    out = io.StringIO()
+    call_command("load_catalog", stdout=out)  # the next start
+    env = Environment.objects.get(slug=item.slug)
+    assert (env.description, env.reference_source) == ("Our lab's notes.", "our lab"), "the edit survives a start"
+    assert f"kept local edits of {item.slug}" in out.getvalue(), "and the loader says which it kept"
+    untouched = Environment.objects.get(slug=SHIPPED[0].slug)
+    assert untouched.description == SHIPPED[0].description
+    call_command("load_catalog", "--reset-edits", stdout=io.StringIO())
+    env.refresh_from_db()
+    assert (env.description, env.reference_source) == (item.description, item.reference_source)
+
+
+def test_an_unedited_shipped_environment_takes_the_new_shipped_values(db: None) -> None:
+    call_command("load_catalog")
+    item = SHIPPED[0]
+    # As an older release would have left it: other shipped values, and the digest of those values.
+    older = {**dataclasses.asdict(item), "reference_return": 450.0, "reference_source": "an older source"}
+    older.pop("slug")
+    Environment.objects.filter(slug=item.slug).update(
+        reference_return=450.0, reference_source="an older source", shipped_digest=shipped_digest(older)
+    )
+    out = io.StringIO()
+    call_command("load_catalog", stdout=out)
+    env = Environment.objects.get(slug=item.slug)
+    assert (env.reference_return, env.reference_source) == (item.reference_return, item.reference_source)
+    assert "kept local edits" not in out.getvalue()
+
+
+def test_it_leaves_alone_an_environment_a_person_registered_under_a_shipped_slug(db: None, django_user_model) -> None:
+    item = SHIPPED[0]
+    owner = django_user_model.objects.create_user("lab", password="pw-lab-123")
+    Environment.objects.create(
+        slug=item.slug, gym_id=item.gym_id, budget_steps=50_000, random_return=0.0, reference_return=1.0,
+        created_by=owner,
+    )  # fmt: skip
+    out = io.StringIO()
+    call_command("load_catalog", stdout=out)
+    env = Environment.objects.get(slug=item.slug)
+    assert (env.budget_steps, env.created_by_id) == (50_000, owner.pk) and item.slug in out.getvalue()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -31,23 +34,62 @@ def _spaces(gym_id: str, kwargs: dict) -> dict[str, str]:
         return {"observation_space": "", "action_space": ""}
 
 
-@transaction.atomic
-def load_environments() -> list[Environment]:
-    """Create or overwrite every shipped environment with the values in ``shipped.py``.
+def shipped_digest(values: dict[str, Any]) -> str:
+    """A digest of an environment's catalog values, the same for the values shipped and as the database returns them.
 
-    Overwriting is what keeps a database loaded before ``reference_source`` was a field clean: the loader used to
-    append "Reference return (score 1) X: <source>." to the description, and rewriting the description from
-    ``shipped.py`` at the next start drops that sentence while the source moves to its own field.
+    Each value goes through its model field's ``to_python`` first, so a shipped ``18`` and a stored ``18.0`` agree.
     """
-    loaded = []
+    typed = {name: Environment._meta.get_field(name).to_python(value) for name, value in values.items()}
+    return hashlib.sha256(json.dumps(typed, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _edited_here(env: Environment, shipped: dict[str, Any]) -> bool:
+    """Whether a person changed this row since the loader last wrote it (or registered it under a shipped slug)."""
+    if not env.shipped_digest:
+        # No digest: a shipped row from before the field (rewritten once), or a person's registration.
+        return env.created_by_id is not None
+    return shipped_digest({name: getattr(env, name) for name in shipped}) != env.shipped_digest
+
+
+@dataclass
+class CatalogLoad:
+    """What :func:`load_environments` did: every shipped environment, and the slugs whose local edits it kept."""
+
+    environments: list[Environment]
+    kept_edits: list[str]
+
+
+@transaction.atomic
+def load_environments(reset_edits: bool = False) -> CatalogLoad:
+    """Create every shipped environment, or bring it up to date with ``shipped.py``, unless it was edited here.
+
+    An environment remembers the digest of the shipped values last written to it (``shipped_digest``). If its
+    values still match that digest, nobody edited it, and the loader writes today's shipped values (a new
+    reference number reaches every database at its next start). If they no longer match, an admin edited it: the
+    loader keeps the edit (it runs at every start, and must not undo a person's change) and reports the slug;
+    ``reset_edits`` writes the shipped values anyway. An environment a person registered under a shipped slug is
+    kept the same way. A shipped row from before the digest existed has none and is overwritten once, which also
+    drops the "Reference return (score 1) X: <source>." sentence older loaders appended to the description.
+    """
+    loaded, kept = [], []
     for item in SHIPPED:
-        fields = asdict(item)
-        slug = fields.pop("slug")
-        env, _ = Environment.objects.update_or_create(
-            slug=slug, defaults={**fields, **_spaces(item.gym_id, item.kwargs)}
-        )
+        values = asdict(item)
+        slug = values.pop("slug")
+        digest = shipped_digest(values)
+        env = Environment.objects.filter(slug=slug).first()
+        if env is not None and not reset_edits:
+            if _edited_here(env, values):
+                log.warning("kept the local edit of %s; `load_catalog --reset-edits` restores the shipped values", slug)
+                loaded.append(env)
+                kept.append(slug)
+                continue
+            if env.shipped_digest == digest and env.observation_space:
+                loaded.append(env)  # up to date: nothing to write, no environment to build
+                continue
+        fields = {**values, **_spaces(item.gym_id, item.kwargs), "shipped_digest": digest}
+        env, _ = Environment.objects.update_or_create(slug=slug, defaults=fields)
         loaded.append(env)
-    return loaded
+    return CatalogLoad(loaded, kept)
 
 
 @transaction.atomic

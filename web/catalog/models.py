@@ -49,6 +49,13 @@ class Environment(models.Model):
         help_text="Finished seeds before an entry is ranked rather than provisional.",
     )
     description = models.TextField(max_length=2000, blank=True)
+    shipped_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        editable=False,
+        help_text="Digest of the shipped values the catalog loader last wrote; blank for a registered environment. "
+        "A row whose values no longer match it was edited here, and the loader keeps the edit.",
+    )
     observation_space = models.CharField(max_length=500, blank=True)
     action_space = models.CharField(max_length=500, blank=True)
     created_by = models.ForeignKey(

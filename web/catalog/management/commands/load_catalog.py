@@ -19,11 +19,19 @@ class Command(BaseCommand):
             default="",
             help=f"Also create (or reset) the '{DEMO_USERNAME}' account with this password.",
         )
+        parser.add_argument(
+            "--reset-edits",
+            action="store_true",
+            help="Write the shipped values over shipped environments edited here (kept by default).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        envs = load_environments()
+        load = load_environments(reset_edits=options["reset_edits"])
         config = load_default_config()
-        self.stdout.write(f"catalog: {len(envs)} environments; default config: {config}")
+        self.stdout.write(f"catalog: {len(load.environments)} environments; default config: {config}")
+        if load.kept_edits:
+            kept = ", ".join(load.kept_edits)
+            self.stdout.write(f"kept local edits of {kept} (shipped values not applied; --reset-edits applies them)")
         if options["demo_password"]:
             ensure_demo_user(options["demo_password"])
             self.stdout.write(f"demo account: {DEMO_USERNAME}")
