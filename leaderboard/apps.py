@@ -8,10 +8,15 @@ class LeaderboardConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Recompute the (config, environment) entry whenever a run finishes or its owner deletes it."""
-        from leaderboard.services import on_run_finished
+        """Recompute an entry when a run finishes or is deleted, and an environment's boards when it is edited."""
+        from django.db.models.signals import post_save
+
+        from leaderboard.services import on_environment_saved, on_run_finished
+        from web.catalog.models import Environment
         from web.runs.signals import run_deleted, run_finished
 
         run_finished.connect(on_run_finished, dispatch_uid="leaderboard.refresh_on_run_finished")
         # The same refresh: it recomputes the pair from the runs that remain (and drops an entry left empty).
         run_deleted.connect(on_run_finished, dispatch_uid="leaderboard.refresh_on_run_deleted")
+        # An edit of an environment's scale, minimum seeds or budget changes its boards without any run changing.
+        post_save.connect(on_environment_saved, sender=Environment, dispatch_uid="leaderboard.refresh_on_env_saved")

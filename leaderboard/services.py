@@ -260,6 +260,48 @@ def recompute_all() -> tuple[int, int]:
     return len(wanted), len(refresh_overall())
 
 
+def refresh_environment(environment_id: int) -> int:
+    """Recompute every entry of one environment, rank its board once, then the overall board; returns the entries.
+
+    What an environment's own fields feed: the provisional flag (``min_seeds``), each entry's AUC and curve grid
+    (``budget_steps``), and the overall board's normalised scores (``random_return``, ``reference_return``). An
+    edit to them changes no run, so no ``run_finished`` would ever bring its boards up to date.
+    """
+    config_ids = sorted(
+        set(
+            Run.objects.filter(environment_id=environment_id, status=Run.Status.SUCCEEDED)
+            .values_list("config_id", flat=True).distinct().order_by()
+        )
+        | set(LeaderboardEntry.objects.filter(environment_id=environment_id).values_list("config_id", flat=True))
+    )  # fmt: skip
+    for config_id in config_ids:
+        refresh_entry(config_id, environment_id, rerank=False, overall=False)
+    rerank_environment(Environment.objects.get(pk=environment_id))
+    refresh_overall()
+    return len(config_ids)
+
+
+def on_environment_saved(
+    sender: object, instance: Environment, created: bool, raw: bool = False, **kwargs: Any
+) -> None:
+    """``post_save`` receiver for Environment: after an edit (admin, catalog load) commits, rebuild its boards.
+
+    A new environment has no entries yet, and a fixture load (``raw``) is no edit. Like :func:`on_run_finished`, a
+    failure is logged, not raised: the edit itself is saved, and ``manage.py recompute_leaderboard`` can rebuild.
+    """
+    if created or raw:
+        return
+    environment_id = instance.pk
+
+    def refresh() -> None:
+        try:
+            refresh_environment(environment_id)
+        except Exception:
+            log.exception("leaderboard refresh failed after an edit of environment %s", environment_id)
+
+    transaction.on_commit(refresh)
+
+
 def on_run_finished(sender: object, run: Run, **kwargs: Any) -> None:
     """Signal receiver for ``web.runs.signals.run_finished``: refresh after the run's row is committed.
 

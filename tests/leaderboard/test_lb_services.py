@@ -182,3 +182,21 @@ def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, dj
     with django_capture_on_commit_callbacks(execute=True):
         run_deleted.send(sender=Run, run=run)
     assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0]
+
+
+def test_an_edit_of_an_environment_rebuilds_its_boards(
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks
+) -> None:
+    env, cfg = make_env(min_seeds=3, reference_return=100.0), make_config()
+    make_runs(cfg, env, [40.0, 50.0])
+    services.refresh_entry(cfg.pk, env.pk)
+    assert LeaderboardEntry.objects.get(config=cfg, environment=env).provisional
+    assert not OverallEntry.objects.filter(config=cfg).exists(), "a provisional entry is not in the overall board"
+    # An admin lowers the seeds needed and corrects the reference return; no run changes.
+    env.min_seeds, env.reference_return = 2, 50.0
+    with django_capture_on_commit_callbacks(execute=True):
+        env.save()
+    entry = LeaderboardEntry.objects.get(config=cfg, environment=env)
+    assert (entry.provisional, entry.rank) == (False, 1)
+    expected = stats.stratified_iqm([stats.normalize([40.0, 50.0], 0.0, 50.0)]).value
+    assert OverallEntry.objects.get(config=cfg).iqm == pytest.approx(expected) and expected == pytest.approx(0.9)
