@@ -120,3 +120,24 @@ def test_it_leaves_alone_an_environment_a_person_registered_under_a_shipped_slug
     call_command("load_catalog", stdout=out)
     env = Environment.objects.get(slug=item.slug)
     assert (env.budget_steps, env.created_by_id) == (50_000, owner.pk) and item.slug in out.getvalue()
+
+
+def test_it_does_not_change_the_protocol_of_a_shipped_environment_that_has_runs(db: None, django_user_model) -> None:
+    from web.runs.models import Run
+
+    call_command("load_catalog")
+    item = SHIPPED[0]
+    # As an older release would have shipped it, with another budget (digest included), and a run trained under it.
+    older = {**dataclasses.asdict(item), "budget_steps": item.budget_steps // 2}
+    older.pop("slug")
+    Environment.objects.filter(slug=item.slug).update(
+        budget_steps=item.budget_steps // 2, shipped_digest=shipped_digest(older)
+    )
+    owner = django_user_model.objects.create_user("lab", password="pw-lab-123")
+    config = TrainerConfig.objects.get(is_default=True)
+    Run.objects.create(config=config, environment=Environment.objects.get(slug=item.slug), seed=0, owner=owner)
+    for args in ([], ["--reset-edits"]):
+        out = io.StringIO()
+        call_command("load_catalog", *args, stdout=out)
+        assert Environment.objects.get(slug=item.slug).budget_steps == item.budget_steps // 2
+        assert f"kept the protocol of {item.slug}" in out.getvalue()

@@ -100,3 +100,43 @@ def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, db: None)
 def test_it_lets_anyone_browse_environments(client: Client, tiny_env: Environment) -> None:
     assert tiny_env.slug in client.get(reverse("catalog:environments")).content.decode()
     assert client.get(tiny_env.get_absolute_url()).status_code == 200
+
+
+def test_an_environment_with_runs_keeps_its_protocol_but_its_scale_and_text_stay_editable(user: User) -> None:
+    from web.catalog.forms import EnvironmentForm
+    from web.catalog.models import TrainerConfig
+    from web.runs.models import Run
+
+    env = Environment.objects.create(
+        slug="cartpole-short", gym_id="CartPole-v1", budget_steps=10_000, eval_episodes=5, random_return=22.0,
+        reference_return=500.0, min_seeds=3,
+    )  # fmt: skip
+    config = TrainerConfig.objects.create(name="cfg", params={"max_kl": 0.01})
+    Run.objects.create(config=config, environment=env, seed=0, owner=user)
+    fields = EnvironmentForm.Meta.fields
+    data = {name: getattr(env, name) for name in fields} | {"kwargs": "{}", "description": "short"}
+
+    form = EnvironmentForm(data=data | {"budget_steps": 20_000, "eval_episodes": 10}, instance=env)
+    assert not form.is_valid()
+    assert set(form.errors) == {"budget_steps", "eval_episodes"}, form.errors
+    assert "1 run(s) trained and evaluated with budget_steps = 10000" in form.errors["budget_steps"][0]
+    env.refresh_from_db()
+    assert (env.budget_steps, env.eval_episodes) == (10_000, 5), "a refused edit changes nothing"
+
+    form = EnvironmentForm(data=data | {"reference_return": 475.0, "min_seeds": 5, "description": "new"}, instance=env)
+    assert form.is_valid(), form.errors
+    form.save()
+    env.refresh_from_db()
+    assert (env.reference_return, env.min_seeds, env.description) == (475.0, 5, "new")
+
+
+def test_an_environment_without_runs_may_change_its_protocol(db: None) -> None:
+    from web.catalog.forms import EnvironmentForm
+
+    env = Environment.objects.create(
+        slug="cartpole-short", gym_id="CartPole-v1", budget_steps=10_000, random_return=22.0, reference_return=500.0
+    )
+    data = {name: getattr(env, name) for name in EnvironmentForm.Meta.fields} | {"kwargs": "{}"}
+    form = EnvironmentForm(data=data | {"budget_steps": 20_000}, instance=env)
+    assert form.is_valid(), form.errors
+    assert form.save().budget_steps == 20_000

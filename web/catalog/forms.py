@@ -13,7 +13,7 @@ from typing import Any
 from django import forms
 
 from web.catalog import safety
-from web.catalog.models import Environment, TrainerConfig
+from web.catalog.models import PROTOCOL_FIELDS, Environment, TrainerConfig
 
 MAX_KWARGS_CHARS = safety.MAX_KWARGS_CHARS
 
@@ -74,10 +74,28 @@ class EnvironmentForm(forms.ModelForm):
             else:
                 self.instance.observation_space = spaces["observation_space"][:500]
                 self.instance.action_space = spaces["action_space"][:500]
+        self._refuse_protocol_changes_under_runs()
         random, reference = cleaned.get("random_return"), cleaned.get("reference_return")
         if random is not None and reference is not None and random == reference:
             self.add_error("reference_return", "Must differ from the random return (it defines the score scale).")
         return cleaned
+
+    def _refuse_protocol_changes_under_runs(self) -> None:
+        """An admin may correct an environment's scale, seeds or text at any time, but not how its runs ran."""
+        env = self.instance
+        if env.pk is None:
+            return
+        n_runs = env.runs.count()
+        if not n_runs:
+            return
+        current = type(env).objects.filter(pk=env.pk).values(*PROTOCOL_FIELDS).first() or {}
+        for name in PROTOCOL_FIELDS:
+            if name in self.cleaned_data and self.cleaned_data[name] != current.get(name):
+                self.add_error(
+                    name,
+                    f"{env.slug} has {n_runs} run(s) trained and evaluated with {name} = {current.get(name)!r}; "
+                    "changing it would put runs under two protocols on one board. Register a new environment instead.",
+                )
 
 
 def _parse_int_list(text: str) -> list[int]:

@@ -12,7 +12,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from web.catalog.models import Environment, TrainerConfig
+from web.catalog.models import PROTOCOL_FIELDS, Environment, TrainerConfig
 from web.catalog.shipped import (
     DEFAULT_CONFIG_DESCRIPTION,
     DEFAULT_CONFIG_NAME,
@@ -51,12 +51,20 @@ def _edited_here(env: Environment, shipped: dict[str, Any]) -> bool:
     return shipped_digest({name: getattr(env, name) for name in shipped}) != env.shipped_digest
 
 
+def _protocol_differs_under_runs(env: Environment, shipped: dict[str, Any]) -> bool:
+    """Whether writing ``shipped`` would change how this environment's existing runs were trained or evaluated."""
+    current = {name: getattr(env, name) for name in PROTOCOL_FIELDS}
+    wanted = {name: shipped[name] for name in PROTOCOL_FIELDS}
+    return shipped_digest(current) != shipped_digest(wanted) and env.runs.exists()
+
+
 @dataclass
 class CatalogLoad:
-    """What :func:`load_environments` did: every shipped environment, and the slugs whose local edits it kept."""
+    """What :func:`load_environments` did: every shipped environment, and the slugs it left as they were."""
 
     environments: list[Environment]
-    kept_edits: list[str]
+    kept_edits: list[str]  # edited here
+    kept_protocols: list[str]  # with runs under a protocol the shipped values would change
 
 
 @transaction.atomic
@@ -68,15 +76,22 @@ def load_environments(reset_edits: bool = False) -> CatalogLoad:
     reference number reaches every database at its next start). If they no longer match, an admin edited it: the
     loader keeps the edit (it runs at every start, and must not undo a person's change) and reports the slug;
     ``reset_edits`` writes the shipped values anyway. An environment a person registered under a shipped slug is
-    kept the same way. A shipped row from before the digest existed has none and is overwritten once, which also
-    drops the "Reference return (score 1) X: <source>." sentence older loaders appended to the description.
+    kept the same way, and so is one with runs whose protocol (``PROTOCOL_FIELDS``) the shipped values would change,
+    even with ``reset_edits``: its runs were trained under the protocol it has. A shipped row from before the digest
+    existed has none and is overwritten once, which also drops the "Reference return (score 1) X: <source>." sentence
+    older loaders appended to the description.
     """
-    loaded, kept = [], []
+    loaded, kept, kept_protocol = [], [], []
     for item in SHIPPED:
         values = asdict(item)
         slug = values.pop("slug")
         digest = shipped_digest(values)
         env = Environment.objects.filter(slug=slug).first()
+        if env is not None and _protocol_differs_under_runs(env, values):
+            log.warning("kept %s as it is: it has runs, and the shipped values change its protocol", slug)
+            loaded.append(env)
+            kept_protocol.append(slug)
+            continue
         if env is not None and not reset_edits:
             if _edited_here(env, values):
                 log.warning("kept the local edit of %s; `load_catalog --reset-edits` restores the shipped values", slug)
@@ -89,7 +104,7 @@ def load_environments(reset_edits: bool = False) -> CatalogLoad:
         fields = {**values, **_spaces(item.gym_id, item.kwargs), "shipped_digest": digest}
         env, _ = Environment.objects.update_or_create(slug=slug, defaults=fields)
         loaded.append(env)
-    return CatalogLoad(loaded, kept)
+    return CatalogLoad(loaded, kept, kept_protocol)
 
 
 @transaction.atomic

@@ -13,6 +13,10 @@ from django.urls import reverse
 MAX_BUDGET_STEPS = 50_000_000
 
 
+# What a run is trained and evaluated under: fixed once an environment has runs (EnvironmentForm, load_catalog).
+PROTOCOL_FIELDS = ("gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval")
+
+
 class Environment(models.Model):
     """A gymnasium id plus kwargs, a training budget and the evaluation protocol every run on it follows.
 

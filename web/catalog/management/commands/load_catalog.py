@@ -32,6 +32,11 @@ class Command(BaseCommand):
         if load.kept_edits:
             kept = ", ".join(load.kept_edits)
             self.stdout.write(f"kept local edits of {kept} (shipped values not applied; --reset-edits applies them)")
+        if load.kept_protocols:
+            kept = ", ".join(load.kept_protocols)
+            self.stdout.write(
+                f"kept the protocol of {kept}: their runs were trained under it, and the shipped values change it"
+            )
         if options["demo_password"]:
             ensure_demo_user(options["demo_password"])
             self.stdout.write(f"demo account: {DEMO_USERNAME}")
