@@ -276,7 +276,8 @@ def refresh_environment(environment_id: int) -> int:
     )  # fmt: skip
     for config_id in config_ids:
         refresh_entry(config_id, environment_id, rerank=False, overall=False)
-    rerank_environment(Environment.objects.get(pk=environment_id))
+    with transaction.atomic():  # under the row lock refresh_entry takes, so a worker's rerank cannot interleave
+        rerank_environment(Environment.objects.select_for_update().get(pk=environment_id))
     refresh_overall()
     return len(config_ids)
 

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from trainer import TRPOConfig
-from web.catalog.loader import shipped_digest
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.shipped import SHIPPED
 
@@ -96,11 +95,12 @@ def test_it_keeps_an_admin_edit_of_a_shipped_environment_across_restarts_and_res
 def test_an_unedited_shipped_environment_takes_the_new_shipped_values(db: None) -> None:
     call_command("load_catalog")
     item = SHIPPED[0]
-    # As an older release would have left it: other shipped values, and the digest of those values.
+    # As an older release would have left it: other shipped values, recorded as the values it wrote, and without a
+    # field this release ships (a new catalog field is no edit).
     older = {**dataclasses.asdict(item), "reference_return": 450.0, "reference_source": "an older source"}
-    older.pop("slug")
+    del older["slug"], older["min_seeds"]
     Environment.objects.filter(slug=item.slug).update(
-        reference_return=450.0, reference_source="an older source", shipped_digest=shipped_digest(older)
+        reference_return=450.0, reference_source="an older source", shipped_values=older
     )
     out = io.StringIO()
     call_command("load_catalog", stdout=out)
@@ -116,10 +116,11 @@ def test_it_leaves_alone_an_environment_a_person_registered_under_a_shipped_slug
         slug=item.slug, gym_id=item.gym_id, budget_steps=50_000, random_return=0.0, reference_return=1.0,
         created_by=owner,
     )  # fmt: skip
-    out = io.StringIO()
-    call_command("load_catalog", stdout=out)
-    env = Environment.objects.get(slug=item.slug)
-    assert (env.budget_steps, env.created_by_id) == (50_000, owner.pk) and item.slug in out.getvalue()
+    for args in ([], ["--reset-edits"]):
+        out = io.StringIO()
+        call_command("load_catalog", *args, stdout=out)
+        env = Environment.objects.get(slug=item.slug)
+        assert (env.budget_steps, env.created_by_id) == (50_000, owner.pk) and item.slug in out.getvalue()
 
 
 def test_it_does_not_change_the_protocol_of_a_shipped_environment_that_has_runs(db: None, django_user_model) -> None:
@@ -127,17 +128,19 @@ def test_it_does_not_change_the_protocol_of_a_shipped_environment_that_has_runs(
 
     call_command("load_catalog")
     item = SHIPPED[0]
-    # As an older release would have shipped it, with another budget (digest included), and a run trained under it.
-    older = {**dataclasses.asdict(item), "budget_steps": item.budget_steps // 2}
-    older.pop("slug")
+    # As an older release would have shipped it, with another budget and reference, and a run trained under it.
+    older = {**dataclasses.asdict(item), "budget_steps": item.budget_steps // 2, "reference_return": 450.0}
+    del older["slug"]
     Environment.objects.filter(slug=item.slug).update(
-        budget_steps=item.budget_steps // 2, shipped_digest=shipped_digest(older)
+        budget_steps=item.budget_steps // 2, reference_return=450.0, shipped_values=older
     )
     owner = django_user_model.objects.create_user("lab", password="pw-lab-123")
     config = TrainerConfig.objects.get(is_default=True)
     Run.objects.create(config=config, environment=Environment.objects.get(slug=item.slug), seed=0, owner=owner)
-    for args in ([], ["--reset-edits"]):
+    for args in ([], ["--reset-edits"], []):
         out = io.StringIO()
         call_command("load_catalog", *args, stdout=out)
-        assert Environment.objects.get(slug=item.slug).budget_steps == item.budget_steps // 2
-        assert f"kept the protocol of {item.slug}" in out.getvalue()
+        env = Environment.objects.get(slug=item.slug)
+        assert env.budget_steps == item.budget_steps // 2, "the runs' budget stays"
+        assert env.reference_return == item.reference_return, "the rest of the shipped values arrive"
+        assert f"kept the protocol of {item.slug}" in out.getvalue() and "kept local edits" not in out.getvalue()

@@ -10,7 +10,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
-from web.catalog.models import Environment
+from web.catalog.models import Environment, EnvironmentLockedError
 
 URL = reverse("catalog:environment_create")
 
@@ -120,8 +120,12 @@ def test_an_environment_with_runs_keeps_its_protocol_but_its_scale_and_text_stay
     assert not form.is_valid()
     assert set(form.errors) == {"budget_steps", "eval_episodes"}, form.errors
     assert "1 run(s) trained and evaluated with budget_steps = 10000" in form.errors["budget_steps"][0]
+    # Any other path is refused by the model itself, and the stored row stays as it was.
+    env.budget_steps = 20_000
+    with pytest.raises(EnvironmentLockedError, match="budget_steps"):
+        env.save()
     env.refresh_from_db()
-    assert (env.budget_steps, env.eval_episodes) == (10_000, 5), "a refused edit changes nothing"
+    assert env.budget_steps == 10_000
 
     form = EnvironmentForm(data=data | {"reference_return": 475.0, "min_seeds": 5, "description": "new"}, instance=env)
     assert form.is_valid(), form.errors
@@ -140,3 +144,35 @@ def test_an_environment_without_runs_may_change_its_protocol(db: None) -> None:
     form = EnvironmentForm(data=data | {"budget_steps": 20_000}, instance=env)
     assert form.is_valid(), form.errors
     assert form.save().budget_steps == 20_000
+
+
+def test_the_admin_edits_an_environment_with_kwargs_and_runs_as_the_site_form_allows(
+    client: Client, django_user_model
+) -> None:
+    from web.catalog.models import TrainerConfig
+    from web.runs.models import Run
+
+    admin = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(admin)
+    env = Environment.objects.create(
+        slug="cartpole-short", gym_id="CartPole-v1", kwargs={"max_episode_steps": 200}, budget_steps=10_000,
+        eval_episodes=5, random_return=22.0, reference_return=200.0, min_seeds=3,
+    )  # fmt: skip
+    url = reverse("admin:catalog_environment_change", args=[env.pk])
+    page = client.get(url).content.decode()
+    assert "{&quot;max_episode_steps&quot;: 200}" in page, "the stored kwargs are shown as JSON"
+    Run.objects.create(
+        config=TrainerConfig.objects.create(name="cfg", params={"max_kl": 0.01}), environment=env, seed=0, owner=admin
+    )
+    data = {
+        "slug": env.slug, "gym_id": env.gym_id, "kwargs": json.dumps(env.kwargs), "budget_steps": 10_000,
+        "eval_episodes": 5, "eval_seed": env.eval_seed, "deterministic_eval": "on", "random_return": 22.0,
+        "reference_return": 195.0, "reference_source": "", "min_seeds": 3, "description": "",
+    }  # fmt: skip
+    refused = client.post(url, data | {"budget_steps": 20_000})
+    assert refused.status_code == 200 and "trained and evaluated with budget_steps = 10000" in refused.content.decode()
+    env.refresh_from_db()
+    assert (env.budget_steps, env.reference_return) == (10_000, 200.0), "a refused edit changes nothing"
+    assert client.post(url, data).status_code == 302
+    env.refresh_from_db()
+    assert (env.reference_return, env.kwargs) == (195.0, {"max_episode_steps": 200})

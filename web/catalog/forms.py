@@ -8,6 +8,7 @@ live in the trainer only.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django import forms
@@ -37,6 +38,14 @@ class EnvironmentForm(forms.ModelForm):
             "slug": "Short unique name used in URLs, e.g. cartpole-short.",
             "gym_id": "A gymnasium id registered on the workers, e.g. CartPole-v1. Import paths are refused.",
         }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        given = kwargs.get("initial") or {}
+        super().__init__(*args, **kwargs)
+        # The field is text: an edit page must show the stored dict as JSON (str() would give Python's quotes,
+        # which the same form then refuses as invalid JSON).
+        if self.instance.pk is not None and "kwargs" not in given:
+            self.initial["kwargs"] = json.dumps(self.instance.kwargs)
 
     def clean_gym_id(self) -> str:
         gym_id = self.cleaned_data["gym_id"].strip()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -34,75 +32,81 @@ def _spaces(gym_id: str, kwargs: dict) -> dict[str, str]:
         return {"observation_space": "", "action_space": ""}
 
 
-def shipped_digest(values: dict[str, Any]) -> str:
-    """A digest of an environment's catalog values, the same for the values shipped and as the database returns them.
+def _edited_fields(env: Environment) -> list[str]:
+    """The fields a person changed since the loader last wrote this row (or all, for a person's registration).
 
-    Each value goes through its model field's ``to_python`` first, so a shipped ``18`` and a stored ``18.0`` agree.
+    Compared field by field with the values the loader wrote (``shipped_values``), so a field that a later release
+    adds to the catalog, or removes from it, counts as no edit. Values come back from the same JSON and model
+    fields they were written through, and ``==`` holds between a shipped ``18`` and a stored ``18.0``.
     """
-    typed = {name: Environment._meta.get_field(name).to_python(value) for name, value in values.items()}
-    return hashlib.sha256(json.dumps(typed, sort_keys=True, default=str).encode()).hexdigest()
+    if not env.shipped_values:
+        # Nothing written by a loader that records its values: a shipped row from before the field (rewritten
+        # once), or a person's registration under a shipped slug (kept).
+        return ["(registered here)"] if env.created_by_id is not None else []
+    model_fields = {f.name for f in Environment._meta.get_fields()}
+    return [name for name, value in env.shipped_values.items() if name in model_fields and getattr(env, name) != value]
 
 
-def _edited_here(env: Environment, shipped: dict[str, Any]) -> bool:
-    """Whether a person changed this row since the loader last wrote it (or registered it under a shipped slug)."""
-    if not env.shipped_digest:
-        # No digest: a shipped row from before the field (rewritten once), or a person's registration.
-        return env.created_by_id is not None
-    return shipped_digest({name: getattr(env, name) for name in shipped}) != env.shipped_digest
-
-
-def _protocol_differs_under_runs(env: Environment, shipped: dict[str, Any]) -> bool:
-    """Whether writing ``shipped`` would change how this environment's existing runs were trained or evaluated."""
-    current = {name: getattr(env, name) for name in PROTOCOL_FIELDS}
-    wanted = {name: shipped[name] for name in PROTOCOL_FIELDS}
-    return shipped_digest(current) != shipped_digest(wanted) and env.runs.exists()
+def _protocol_changes_under_runs(env: Environment, shipped: dict[str, Any]) -> list[str]:
+    """The protocol fields that writing ``shipped`` would change under this environment's existing runs."""
+    changed = [name for name in PROTOCOL_FIELDS if getattr(env, name) != shipped[name]]
+    return changed if changed and env.runs.exists() else []
 
 
 @dataclass
 class CatalogLoad:
-    """What :func:`load_environments` did: every shipped environment, and the slugs it left as they were."""
+    """What :func:`load_environments` did: every shipped environment, and the slugs it did not fully update."""
 
     environments: list[Environment]
-    kept_edits: list[str]  # edited here
-    kept_protocols: list[str]  # with runs under a protocol the shipped values would change
+    kept_edits: list[str]  # edited here (or registered here under a shipped slug): left as they are
+    kept_protocols: list[str]  # updated, except a protocol their runs were trained under
 
 
 @transaction.atomic
 def load_environments(reset_edits: bool = False) -> CatalogLoad:
-    """Create every shipped environment, or bring it up to date with ``shipped.py``, unless it was edited here.
+    """Create every shipped environment, or bring it up to date with ``shipped.py``, unless a person edited it.
 
-    An environment remembers the digest of the shipped values last written to it (``shipped_digest``). If its
-    values still match that digest, nobody edited it, and the loader writes today's shipped values (a new
-    reference number reaches every database at its next start). If they no longer match, an admin edited it: the
-    loader keeps the edit (it runs at every start, and must not undo a person's change) and reports the slug;
-    ``reset_edits`` writes the shipped values anyway. An environment a person registered under a shipped slug is
-    kept the same way, and so is one with runs whose protocol (``PROTOCOL_FIELDS``) the shipped values would change,
-    even with ``reset_edits``: its runs were trained under the protocol it has. A shipped row from before the digest
-    existed has none and is overwritten once, which also drops the "Reference return (score 1) X: <source>." sentence
-    older loaders appended to the description.
+    An environment remembers the shipped values last written to it (``shipped_values``). If its fields still hold
+    them, nobody edited it, and the loader writes today's shipped values (a corrected reference reaches every
+    database at its next start). If a field no longer does, an admin edited it: the loader keeps the row as it is
+    (it runs at every start, and must not undo a person's change) and reports the slug; ``reset_edits`` writes the
+    shipped values over such rows. An environment a person registered under a shipped slug is always kept.
+    Whatever is written, the protocol (``PROTOCOL_FIELDS``) of an environment with runs stays as its runs had it,
+    and the slug is reported. A shipped row from before ``shipped_values`` existed has none and is rewritten once,
+    which also drops the "Reference return (score 1) X: <source>." sentence older loaders appended to the
+    description (and any admin edit made before this field: it could not be told apart).
     """
     loaded, kept, kept_protocol = [], [], []
     for item in SHIPPED:
         values = asdict(item)
         slug = values.pop("slug")
-        digest = shipped_digest(values)
         env = Environment.objects.filter(slug=slug).first()
-        if env is not None and _protocol_differs_under_runs(env, values):
-            log.warning("kept %s as it is: it has runs, and the shipped values change its protocol", slug)
+        if env is None:
+            env = Environment.objects.create(
+                slug=slug, **values, **_spaces(item.gym_id, item.kwargs), shipped_values=values
+            )
             loaded.append(env)
-            kept_protocol.append(slug)
             continue
-        if env is not None and not reset_edits:
-            if _edited_here(env, values):
-                log.warning("kept the local edit of %s; `load_catalog --reset-edits` restores the shipped values", slug)
-                loaded.append(env)
-                kept.append(slug)
-                continue
-            if env.shipped_digest == digest and env.observation_space:
-                loaded.append(env)  # up to date: nothing to write, no environment to build
-                continue
-        fields = {**values, **_spaces(item.gym_id, item.kwargs), "shipped_digest": digest}
-        env, _ = Environment.objects.update_or_create(slug=slug, defaults=fields)
+        edited = _edited_fields(env)
+        if edited and (not reset_edits or not env.shipped_values):
+            log.warning("kept the local edit of %s (%s); `--reset-edits` restores the shipped values", slug, edited)
+            loaded.append(env)
+            kept.append(slug)
+            continue
+        held = _protocol_changes_under_runs(env, values)
+        if held:
+            log.warning("%s keeps its %s: it has runs trained under them", slug, ", ".join(held))
+            values = {**values, **{name: getattr(env, name) for name in held}}
+            kept_protocol.append(slug)
+        if env.shipped_values == values and not edited:
+            if not env.observation_space:  # built here for the first time: spaces only, no edit of the board
+                Environment.objects.filter(pk=env.pk).update(**_spaces(env.gym_id, env.kwargs))
+            loaded.append(env)  # up to date: nothing to write
+            continue
+        for name, value in {**values, **_spaces(values["gym_id"], values["kwargs"])}.items():
+            setattr(env, name, value)
+        env.shipped_values = values
+        env.save()
         loaded.append(env)
     return CatalogLoad(loaded, kept, kept_protocol)
 

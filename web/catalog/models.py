@@ -13,6 +13,10 @@ from django.urls import reverse
 MAX_BUDGET_STEPS = 50_000_000
 
 
+class EnvironmentLockedError(RuntimeError):
+    """Raised on an attempt to change the protocol of an environment that has runs."""
+
+
 # What a run is trained and evaluated under: fixed once an environment has runs (EnvironmentForm, load_catalog).
 PROTOCOL_FIELDS = ("gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval")
 
@@ -53,12 +57,12 @@ class Environment(models.Model):
         help_text="Finished seeds before an entry is ranked rather than provisional.",
     )
     description = models.TextField(max_length=2000, blank=True)
-    shipped_digest = models.CharField(
-        max_length=64,
+    shipped_values = models.JSONField(
+        default=dict,
         blank=True,
         editable=False,
-        help_text="Digest of the shipped values the catalog loader last wrote; blank for a registered environment. "
-        "A row whose values no longer match it was edited here, and the loader keeps the edit.",
+        help_text="The shipped values the catalog loader last wrote; empty for a registered environment. A field whose "
+        "value no longer matches was edited here, and the loader keeps the edit.",
     )
     observation_space = models.CharField(max_length=500, blank=True)
     action_space = models.CharField(max_length=500, blank=True)
@@ -75,6 +79,18 @@ class Environment(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("catalog:environment", args=[self.slug])
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to change the protocol under existing runs, whatever path the change takes (form, loader, shell)."""
+        if self.pk is not None:
+            stored = type(self).objects.filter(pk=self.pk).values(*PROTOCOL_FIELDS).first()
+            changed = [name for name in PROTOCOL_FIELDS if stored and stored[name] != getattr(self, name)]
+            if changed and self.runs.exists():
+                raise EnvironmentLockedError(
+                    f"{self.slug} has runs trained and evaluated under its {', '.join(changed)}; "
+                    "register a new environment instead"
+                )
+        super().save(*args, **kwargs)
 
     def normalised(self, value: float) -> float:
         """Score on the random (0) to reference (1) scale."""

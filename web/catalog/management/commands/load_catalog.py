@@ -22,7 +22,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--reset-edits",
             action="store_true",
-            help="Write the shipped values over shipped environments edited here (kept by default).",
+            help="Write the shipped values over shipped environments edited here (kept by default); an "
+            "environment registered here under a shipped slug, and the protocol of one with runs, stay as they are.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -34,9 +35,7 @@ class Command(BaseCommand):
             self.stdout.write(f"kept local edits of {kept} (shipped values not applied; --reset-edits applies them)")
         if load.kept_protocols:
             kept = ", ".join(load.kept_protocols)
-            self.stdout.write(
-                f"kept the protocol of {kept}: their runs were trained under it, and the shipped values change it"
-            )
+            self.stdout.write(f"kept the protocol of {kept}: their runs were trained under it (other values updated)")
         if options["demo_password"]:
             ensure_demo_user(options["demo_password"])
             self.stdout.write(f"demo account: {DEMO_USERNAME}")
