@@ -14,7 +14,7 @@ from typing import Any
 from django import forms
 
 from web.catalog import safety
-from web.catalog.models import PROTOCOL_FIELDS, Environment, TrainerConfig
+from web.catalog.models import Environment, TrainerConfig
 
 MAX_KWARGS_CHARS = safety.MAX_KWARGS_CHARS
 
@@ -97,14 +97,12 @@ class EnvironmentForm(forms.ModelForm):
         n_runs = env.runs.count()
         if not n_runs:
             return
-        current = type(env).objects.filter(pk=env.pk).values(*PROTOCOL_FIELDS).first() or {}
-        for name in PROTOCOL_FIELDS:
-            if name in self.cleaned_data and self.cleaned_data[name] != current.get(name):
-                self.add_error(
-                    name,
-                    f"{env.slug} has {n_runs} run(s) trained and evaluated with {name} = {current.get(name)!r}; "
-                    "changing it would put runs under two protocols on one board. Register a new environment instead.",
-                )
+        for name in env.protocol_changes(self.cleaned_data):
+            self.add_error(
+                name,
+                f"{env.slug} has {n_runs} run(s) trained and evaluated with {name} = {getattr(env, name)!r}; "
+                "changing it would put runs under two protocols on one board. Register a new environment instead.",
+            )
 
 
 def _parse_int_list(text: str) -> list[int]:

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from web.catalog.models import PROTOCOL_FIELDS, Environment, TrainerConfig
+from web.catalog.models import Environment, TrainerConfig
 from web.catalog.shipped import (
     DEFAULT_CONFIG_DESCRIPTION,
     DEFAULT_CONFIG_NAME,
@@ -49,7 +49,7 @@ def _edited_fields(env: Environment) -> list[str]:
 
 def _protocol_changes_under_runs(env: Environment, shipped: dict[str, Any]) -> list[str]:
     """The protocol fields that writing ``shipped`` would change under this environment's existing runs."""
-    changed = [name for name in PROTOCOL_FIELDS if getattr(env, name) != shipped[name]]
+    changed = env.protocol_changes(shipped)
     return changed if changed and env.runs.exists() else []
 
 

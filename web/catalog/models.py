@@ -80,11 +80,15 @@ class Environment(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("catalog:environment", args=[self.slug])
 
+    def protocol_changes(self, values: dict[str, Any]) -> list[str]:
+        """The protocol fields that ``values`` would change in the stored row (none for a new environment)."""
+        stored = type(self).objects.filter(pk=self.pk).values(*PROTOCOL_FIELDS).first() if self.pk else None
+        return [name for name in PROTOCOL_FIELDS if stored and name in values and values[name] != stored[name]]
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Refuse to change the protocol under existing runs, whatever path the change takes (form, loader, shell)."""
         if self.pk is not None:
-            stored = type(self).objects.filter(pk=self.pk).values(*PROTOCOL_FIELDS).first()
-            changed = [name for name in PROTOCOL_FIELDS if stored and stored[name] != getattr(self, name)]
+            changed = self.protocol_changes({name: getattr(self, name) for name in PROTOCOL_FIELDS})
             if changed and self.runs.exists():
                 raise EnvironmentLockedError(
                     f"{self.slug} has runs trained and evaluated under its {', '.join(changed)}; "
