@@ -13,7 +13,7 @@ from web.catalog.models import TrainerConfig
 from web.runs.models import Run, RunStatus
 from web.runs.services import queue_for, time_limits, training_device
 from web.runs.signals import run_finished
-from web.runs.worker import execute_run
+from web.runs.worker import _failed_by_the_pool, execute_run, fail_abandoned_run
 
 
 @pytest.fixture(autouse=True)
@@ -114,3 +114,19 @@ def test_an_auto_run_on_the_cpu_queue_trains_with_device_cpu(make_run: Any, tiny
     run.refresh_from_db()
     with default_storage.open(run.checkpoint.name) as f:
         assert read_metadata(Path(f.name))["config"]["device"] == "cpu", "the config the run trained with"
+
+
+def test_only_a_claim_failed_by_the_pool_waits_for_its_kill(make_run: Any) -> None:
+    """A child waits to be killed (instead of reporting back) only when the pool's main process failed this very
+    claim at a hard time limit; a run taken over by another worker, or failed for another reason, returns at once."""
+    run = make_run()
+    assert run.claim("pool-child")
+    assert not _failed_by_the_pool(run)  # still running: an ordinary LostOwnership does not come from here
+    stale = Run.objects.get(pk=run.pk)
+    assert run.requeue() and run.claim("other-worker")  # taken over: the stale claim is not the pool's doing
+    assert fail_abandoned_run(run.pk, "TimeLimitExceeded: 3")
+    assert not _failed_by_the_pool(stale) and _failed_by_the_pool(run)
+    other = make_run(seed=9)
+    assert other.claim("pool-child")
+    other.finish(RunStatus.FAILED, error="Time limit exceeded: the run took longer than its budget allows.")
+    assert not _failed_by_the_pool(other)

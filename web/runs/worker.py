@@ -15,6 +15,7 @@ import os
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_ERROR_CHARS = 4000
 TIME_LIMIT_ERROR = "Time limit exceeded: the run took longer than its budget allows."
+# What ``fail_abandoned_run`` writes before the reason: the pool's main process failed the run of a child it is killing.
+ABANDONED_ERROR_PREFIX = "The training process was stopped: "
+# How long a child whose run was failed that way waits for the kill before it returns anyway (it comes in < 1 s).
+AWAIT_KILL_SECONDS = 60.0
 # billiard delivers Celery's soft time limit as this signal, whose handler raises SoftTimeLimitExceeded.
 SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
 
@@ -63,6 +68,8 @@ def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
         try:
             _train_and_save(run)
         except LostOwnership:
+            if _failed_by_the_pool(run):
+                _await_kill(run)
             log.warning("run %s was taken over by another worker; this one stops without writing", run_id)
             return None
         except Exception as exc:
@@ -109,11 +116,35 @@ def fail_abandoned_run(run_id: int, reason: str) -> bool:
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
         return False
-    run.finish(RunStatus.FAILED, error=f"The training process was stopped: {reason}"[:MAX_ERROR_CHARS])
+    run.finish(RunStatus.FAILED, error=f"{ABANDONED_ERROR_PREFIX}{reason}"[:MAX_ERROR_CHARS])
     if run.status != RunStatus.FAILED:
         return False
     _announce(run)
     return True
+
+
+def _failed_by_the_pool(run: Run) -> bool:
+    """True when this very claim of the run was failed by ``fail_abandoned_run``: the pool's main process has
+    given up on this process (hard time limit) and is about to kill it."""
+    attempts = run.attempts
+    current = retrying(lambda: Run.objects.filter(pk=run.pk).values("status", "attempts", "error").first())
+    return (
+        current is not None
+        and current["status"] == RunStatus.FAILED
+        and current["attempts"] == attempts
+        and current["error"].startswith(ABANDONED_ERROR_PREFIX)
+    )
+
+
+def _await_kill(run: Run) -> None:
+    """Wait for the kill instead of returning: a child that returns here reports its task done to a pool that
+    has already failed it (at a hard time limit billiard fails the job, runs ``on_failure``, then kills the
+    child). That late result marks the dying child idle; the next task can be written to it, die with it, and
+    leave the worker holding its one prefetched message forever, taking nothing more. Seen in CI: a worker
+    stalled after a hard time limit."""
+    log.warning("run %s was failed at its hard time limit; this process waits to be stopped", run.pk)
+    time.sleep(AWAIT_KILL_SECONDS)
+    log.error("run %s: this process was not stopped within %ss; returning", run.pk, AWAIT_KILL_SECONDS)
 
 
 def _announce(run: Run) -> None:
