@@ -282,15 +282,28 @@ def refresh_environment(environment_id: int) -> int:
     return len(config_ids)
 
 
+# The environment fields the stored boards are computed from: ``min_seeds`` (provisional), ``budget_steps`` (AUC and
+# curve grid), the score scale (the overall board). Names, descriptions, sources and spaces are read live by pages.
+BOARD_FIELDS = ("budget_steps", "min_seeds", "random_return", "reference_return")
+
+
+def remember_board_fields(sender: object, instance: Environment, raw: bool = False, **kwargs: Any) -> None:
+    """``pre_save`` receiver for Environment: note the stored board fields, so ``on_environment_saved`` rebuilds
+    the boards only when one of them changes (not on every edit of a description)."""
+    stored = None if raw or instance.pk is None else Environment.objects.filter(pk=instance.pk).values(*BOARD_FIELDS)
+    instance._stored_board_fields = stored.first() if stored is not None else None  # type: ignore[attr-defined]
+
+
 def on_environment_saved(
     sender: object, instance: Environment, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
-    """``post_save`` receiver for Environment: after an edit (admin, catalog load) commits, rebuild its boards.
+    """``post_save`` receiver for Environment: after an edit of a board field commits, rebuild its boards.
 
     A new environment has no entries yet, and a fixture load (``raw``) is no edit. Like :func:`on_run_finished`, a
     failure is logged, not raised: the edit itself is saved, and ``manage.py recompute_leaderboard`` can rebuild.
     """
-    if created or raw:
+    stored = getattr(instance, "_stored_board_fields", None)
+    if created or raw or stored is None or all(stored[name] == getattr(instance, name) for name in BOARD_FIELDS):
         return
     environment_id = instance.pk
 

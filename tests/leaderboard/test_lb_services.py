@@ -200,3 +200,19 @@ def test_an_edit_of_an_environment_rebuilds_its_boards(
     assert (entry.provisional, entry.rank) == (False, 1)
     expected = stats.stratified_iqm([stats.normalize([40.0, 50.0], 0.0, 50.0)]).value
     assert OverallEntry.objects.get(config=cfg).iqm == pytest.approx(expected) and expected == pytest.approx(0.9)
+
+
+def test_an_edit_that_no_board_reads_rebuilds_nothing(
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks
+) -> None:
+    """A description or source edit keeps the admin's request cheap: the boards do not read those fields."""
+    env, cfg = make_env(), make_config()
+    make_runs(cfg, env, [40.0, 50.0])
+    env.description, env.reference_source = "A new description.", "rl-zoo, single run"
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        env.save()
+    assert callbacks == []
+    env.random_return += 1.0
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        env.save()
+    assert len(callbacks) == 1
