@@ -65,11 +65,12 @@ def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
             )
         )
     else:
+        attempt = run.attempts
         try:
             _train_and_save(run)
         except LostOwnership:
-            if _failed_by_the_pool(run):
-                _await_kill(run)
+            if _failed_by_the_pool(run.pk, attempt):
+                _await_kill(run.pk)
             log.warning("run %s was taken over by another worker; this one stops without writing", run_id)
             return None
         except Exception as exc:
@@ -79,6 +80,9 @@ def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
                 log.exception("run %s failed", run_id)
             ours = _is_system_failure(exc)
             retrying(lambda: run.finish(RunStatus.FAILED, error=error, system_failure=ours))
+        if _failed_by_the_pool(run.pk, attempt):  # it ended just as the pool gave up on it: the pool announced it
+            _await_kill(run.pk)
+            return None
     if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
         retrying(lambda: discard_resume_state(run))
     _announce(run)
@@ -123,28 +127,26 @@ def fail_abandoned_run(run_id: int, reason: str) -> bool:
     return True
 
 
-def _failed_by_the_pool(run: Run) -> bool:
-    """True when this very claim of the run was failed by ``fail_abandoned_run``: the pool's main process has
+def _failed_by_the_pool(run_id: int, attempt: int) -> bool:
+    """True when claim ``attempt`` of the run was failed by ``fail_abandoned_run``: the pool's main process has
     given up on this process (hard time limit) and is about to kill it."""
-    attempts = run.attempts
-    current = retrying(lambda: Run.objects.filter(pk=run.pk).values("status", "attempts", "error").first())
+    current = retrying(lambda: Run.objects.filter(pk=run_id).values("status", "attempts", "error").first())
     return (
         current is not None
         and current["status"] == RunStatus.FAILED
-        and current["attempts"] == attempts
+        and current["attempts"] == attempt
         and current["error"].startswith(ABANDONED_ERROR_PREFIX)
     )
 
 
-def _await_kill(run: Run) -> None:
+def _await_kill(run_id: int) -> None:
     """Wait for the kill instead of returning: a child that returns here reports its task done to a pool that
     has already failed it (at a hard time limit billiard fails the job, runs ``on_failure``, then kills the
-    child). That late result marks the dying child idle; the next task can be written to it, die with it, and
-    leave the worker holding its one prefetched message forever, taking nothing more. Seen in CI: a worker
-    stalled after a hard time limit."""
-    log.warning("run %s was failed at its hard time limit; this process waits to be stopped", run.pk)
+    child). The pool marks a child idle on its result (asynpool's ``on_job_ready``), here one it is killing;
+    that late result was in the log each time a worker in CI then took nothing more after a hard time limit."""
+    log.warning("run %s was failed at its hard time limit; this process waits to be stopped", run_id)
     time.sleep(AWAIT_KILL_SECONDS)
-    log.error("run %s: this process was not stopped within %ss; returning", run.pk, AWAIT_KILL_SECONDS)
+    log.error("run %s: this process was not stopped within %ss; returning", run_id, AWAIT_KILL_SECONDS)
 
 
 def _announce(run: Run) -> None:
