@@ -164,6 +164,7 @@ def load_data(args: argparse.Namespace) -> None:
             reference_return=ref,
             min_seeds=args.seeds,
             eval_episodes=10,
+            counts_overall=True,
         )
         for slug, gym, rnd, ref in ENVS[: args.envs]
     )

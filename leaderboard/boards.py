@@ -106,13 +106,16 @@ def environment_with_version(slug: str) -> Environment | None:
     stamp = Board.objects.filter(environment=OuterRef("pk")).values("updated_at")[:1]
     env = Environment.objects.filter(slug=slug).annotate(board_stamp=Subquery(stamp)).first()
     if env is not None:
-        env.board_version = env.board_stamp.isoformat() if env.board_stamp else "none"  # type: ignore[attr-defined]
+        # The page shows the environment's own fields too (scale, source, text): an edit of those changes no board.
+        board = env.board_stamp.isoformat() if env.board_stamp else "none"  # type: ignore[attr-defined]
+        env.board_version = f"{board}:{env.updated_at.isoformat()}"  # type: ignore[attr-defined]
     return env
 
 
 def home_version() -> str:
-    """The home page changes with the overall board (refreshed after every entry) and the environment list."""
-    envs = Environment.objects.aggregate(n=Count("pk"), latest=Max("created_at"))
+    """The home page changes with the overall board (refreshed after every entry) and the environment list
+    (an environment added, removed or edited: its slug and budget are on the page)."""
+    envs = Environment.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
     latest = envs["latest"].isoformat() if envs["latest"] else "none"
     return f"{version('overall')}:{envs['n']}:{latest}"
 

@@ -180,10 +180,12 @@ def _default_config_id() -> int | None:
 def overall_scores() -> dict[int, dict[int, np.ndarray]]:
     """Normalised final scores of confirmed entries: ``{config_id: {environment_id: scores}}``.
 
-    Only non-provisional entries count (an entry short of the minimum seeds is not yet comparable), and only
-    environments whose reference return differs from their random return (the scale is otherwise undefined).
+    Only non-provisional entries count (an entry short of the minimum seeds is not yet comparable), only on
+    environments included in the overall board (``counts_overall``: shipped, or included by staff; anyone signed in
+    may register an environment, and one with a run would otherwise make every other config provisional), and only
+    where the reference return differs from the random return (the scale is otherwise undefined).
     """
-    rows = LeaderboardEntry.objects.filter(provisional=False).values_list(
+    rows = LeaderboardEntry.objects.filter(provisional=False, environment__counts_overall=True).values_list(
         "config_id", "environment_id", "final_scores",
         "environment__random_return", "environment__reference_return",
     )  # fmt: skip
@@ -283,8 +285,8 @@ def refresh_environment(environment_id: int) -> int:
 
 
 # The environment fields the stored boards are computed from: ``min_seeds`` (provisional), ``budget_steps`` (AUC and
-# curve grid), the score scale (the overall board). Names, descriptions, sources and spaces are read live by pages.
-BOARD_FIELDS = ("budget_steps", "min_seeds", "random_return", "reference_return")
+# curve grid), the score scale and ``counts_overall`` (the overall board). Pages read the rest live.
+BOARD_FIELDS = ("budget_steps", "min_seeds", "random_return", "reference_return", "counts_overall")
 
 
 def remember_board_fields(sender: object, instance: Environment, raw: bool = False, **kwargs: Any) -> None:

@@ -67,7 +67,9 @@ def home(request: HttpRequest) -> HttpResponse:
 
     def build() -> dict[str, Any]:
         rows, _, _ = boards.overall_entries(sort)
-        envs = list(Environment.objects.order_by("slug").only("slug", "gym_id", "min_seeds", "budget_steps"))
+        envs = list(
+            Environment.objects.order_by("slug").only("slug", "gym_id", "min_seeds", "budget_steps", "counts_overall")
+        )
         leaders: dict[int, LeaderboardEntry] = {}
         for e in (
             LeaderboardEntry.objects.filter(rank=1).select_related("config")

@@ -216,3 +216,22 @@ def test_an_edit_that_no_board_reads_rebuilds_nothing(
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         env.save()
     assert len(callbacks) == 1
+
+
+def test_an_environment_off_the_overall_board_neither_scores_nor_unranks_anyone(
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks
+) -> None:
+    """Anyone signed in may register an environment: one with a single run must not make every config that
+    lacks it provisional on the overall board, nor feed it a score scale staff never looked at."""
+    curated, registered = make_env(), make_env(counts_overall=False, min_seeds=1, random_return=0.0)
+    both, mine = make_config(), make_config()
+    make_runs(both, curated, [50.0, 60.0, 70.0])
+    make_runs(mine, registered, [99.0])
+    services.recompute_all()
+    assert LeaderboardEntry.objects.get(config=mine, environment=registered).rank == 1, "it has its own board"
+    assert list(OverallEntry.objects.values_list("config_id", "rank", "n_envs")) == [(both.pk, 1, 1)]
+    registered.counts_overall = True  # staff include it: the overall board is rebuilt at once
+    with django_capture_on_commit_callbacks(execute=True):
+        registered.save()
+    rows = {r.config_id: r for r in OverallEntry.objects.all()}
+    assert rows[both.pk].provisional and rows[mine.pk].provisional, "neither is confirmed on both environments now"

@@ -28,6 +28,7 @@ def test_it_loads_the_catalog_default_config_and_demo_account_idempotently(db: N
     assert "kept local edits" not in second.getvalue(), "the values it wrote read back as unedited"
     assert sorted(Environment.objects.values_list("gym_id", flat=True)) == sorted(e.gym_id for e in SHIPPED)
     assert set(REQUIRED) <= set(Environment.objects.values_list("gym_id", flat=True)), "the catalog users expect"
+    assert not Environment.objects.filter(counts_overall=False).exists(), "shipped ones count on the overall board"
     hopper = Environment.objects.get(gym_id="Hopper-v5")
     assert (hopper.reference_return, hopper.action_space.startswith("Box")) == (3618.0, True)
     default = TrainerConfig.objects.get(is_default=True)
@@ -98,14 +99,15 @@ def test_an_unedited_shipped_environment_takes_the_new_shipped_values(db: None) 
     # As an older release would have left it: other shipped values, recorded as the values it wrote, and without a
     # field this release ships (a new catalog field is no edit).
     older = {**dataclasses.asdict(item), "reference_return": 450.0, "reference_source": "an older source"}
-    del older["slug"], older["min_seeds"]
+    del older["slug"], older["min_seeds"], older["counts_overall"]
     Environment.objects.filter(slug=item.slug).update(
-        reference_return=450.0, reference_source="an older source", shipped_values=older
+        reference_return=450.0, reference_source="an older source", shipped_values=older, counts_overall=False
     )
     out = io.StringIO()
     call_command("load_catalog", stdout=out)
     env = Environment.objects.get(slug=item.slug)
     assert (env.reference_return, env.reference_source) == (item.reference_return, item.reference_source)
+    assert env.counts_overall, "a shipped environment counts on the overall board"
     assert "kept local edits" not in out.getvalue()
 
 

@@ -176,3 +176,41 @@ def test_the_admin_edits_an_environment_with_kwargs_and_runs_as_the_site_form_al
     assert client.post(url, data).status_code == 302
     env.refresh_from_db()
     assert (env.reference_return, env.kwargs) == (195.0, {"max_episode_steps": 200})
+
+
+@pytest.mark.parametrize(
+    ("random_return", "reference_return", "field", "fragment"),
+    [
+        (-1.7e308, 1.7e308, "random_return", "Must be between -1e+09 and 1e+09"),
+        (0, 1e-320, "reference_return", "by at least 1e-06"),
+        (22, 22, "reference_return", "by at least 1e-06"),
+    ],
+)
+def test_it_refuses_a_score_scale_that_breaks_normalisation(
+    signed_in: Client, random_return: float, reference_return: float, field: str, fragment: str
+) -> None:
+    """Such a scale made every refresh of the overall board raise (found in review): refused, nothing saved."""
+    response = post(signed_in, random_return=random_return, reference_return=reference_return)
+    assert_rejected(response, field, fragment)
+
+
+def test_a_registered_environment_is_off_the_overall_board_until_staff_include_it(
+    signed_in: Client, client: Client, django_user_model
+) -> None:
+    post(signed_in, counts_overall="on")  # not a field of the site's form: ignored
+    env = Environment.objects.get(slug="cartpole-short")
+    assert not env.counts_overall
+    assert "Not on the overall board" in signed_in.get(env.get_absolute_url()).content.decode()
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    url = reverse("admin:catalog_environment_change", args=[env.pk])
+    data = {
+        "slug": env.slug, "gym_id": env.gym_id, "kwargs": "{}", "budget_steps": env.budget_steps,
+        "eval_episodes": env.eval_episodes, "eval_seed": env.eval_seed, "deterministic_eval": "on",
+        "random_return": env.random_return, "reference_return": env.reference_return, "reference_source": "",
+        "min_seeds": env.min_seeds, "description": env.description, "counts_overall": "on",
+    }  # fmt: skip
+    assert client.post(url, data).status_code == 302
+    env.refresh_from_db()
+    assert env.counts_overall
+    assert "Counts on the overall board" in client.get(env.get_absolute_url()).content.decode()

@@ -6,11 +6,19 @@ from web.catalog.forms import EnvironmentForm
 from web.catalog.models import Environment, TrainerConfig
 
 
+class EnvironmentAdminForm(EnvironmentForm):
+    """The site's form plus what only staff decide: whether the environment counts on the overall board."""
+
+    class Meta(EnvironmentForm.Meta):
+        fields = [*EnvironmentForm.Meta.fields, "counts_overall"]
+
+
 @admin.register(Environment)
 class EnvironmentAdmin(admin.ModelAdmin):
     # The same validation as the site's form: staff must not be able to store an import path or unsafe kwargs.
-    form = EnvironmentForm
-    list_display = ["slug", "gym_id", "budget_steps", "eval_episodes", "created_by"]
+    form = EnvironmentAdminForm
+    list_display = ["slug", "gym_id", "budget_steps", "eval_episodes", "counts_overall", "created_by"]
+    list_filter = ["counts_overall"]
     search_fields = ["slug", "gym_id"]
 
 

@@ -17,6 +17,9 @@ from web.catalog import safety
 from web.catalog.models import Environment, TrainerConfig
 
 MAX_KWARGS_CHARS = safety.MAX_KWARGS_CHARS
+# Returns of real tasks are far inside these; beyond them normalised scores overflow or lose all precision.
+MAX_RETURN_MAGNITUDE = 1e9
+MIN_SCORE_SPAN = 1e-6
 
 
 class EnvironmentForm(forms.ModelForm):
@@ -84,10 +87,22 @@ class EnvironmentForm(forms.ModelForm):
                 self.instance.observation_space = spaces["observation_space"][:500]
                 self.instance.action_space = spaces["action_space"][:500]
         self._refuse_protocol_changes_under_runs()
-        random, reference = cleaned.get("random_return"), cleaned.get("reference_return")
-        if random is not None and reference is not None and random == reference:
-            self.add_error("reference_return", "Must differ from the random return (it defines the score scale).")
+        self._check_score_scale(cleaned.get("random_return"), cleaned.get("reference_return"))
         return cleaned
+
+    def _check_score_scale(self, random: float | None, reference: float | None) -> None:
+        """The scale normalises every score of this environment: it must be finite, and not so narrow that any
+        score becomes a huge normalised number."""
+        for name, value in (("random_return", random), ("reference_return", reference)):
+            if value is not None and not abs(value) <= MAX_RETURN_MAGNITUDE:
+                self.add_error(name, f"Must be between -{MAX_RETURN_MAGNITUDE:g} and {MAX_RETURN_MAGNITUDE:g}.")
+        if random is None or reference is None or self.has_error("random_return") or self.has_error("reference_return"):
+            return
+        if abs(reference - random) < MIN_SCORE_SPAN:
+            self.add_error(
+                "reference_return",
+                f"Must differ from the random return by at least {MIN_SCORE_SPAN:g} (the two define the score scale).",
+            )
 
     def _refuse_protocol_changes_under_runs(self) -> None:
         """An admin may correct an environment's scale, seeds or text at any time, but not how its runs ran."""

@@ -57,6 +57,11 @@ class Environment(models.Model):
         help_text="Finished seeds before an entry is ranked rather than provisional.",
     )
     description = models.TextField(max_length=2000, blank=True)
+    counts_overall = models.BooleanField(
+        default=False,
+        help_text="Counts on the overall board. Shipped environments do; a registered one only once staff include it, "
+        "since anyone signed in may register an environment and the overall board ranks configs over all of them.",
+    )
     shipped_values = models.JSONField(
         default=dict,
         blank=True,
@@ -70,6 +75,7 @@ class Environment(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="environments"
     )
     created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)  # cached pages that list environments key on it
 
     class Meta:
         ordering = ["slug"]

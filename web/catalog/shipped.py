@@ -29,6 +29,7 @@ class ShippedEnvironment:
     eval_seed: int = 1000
     deterministic_eval: bool = True
     min_seeds: int = 3
+    counts_overall: bool = True
 
 
 SHIPPED: tuple[ShippedEnvironment, ...] = (
