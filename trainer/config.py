@@ -257,6 +257,16 @@ def _range_of(f: dataclasses.Field[Any]) -> str:
     return f" in {text}" if text and not f.metadata["choices"] else ""
 
 
+def as_float(name: str, value: int | float, allowed: str = "") -> float:
+    """``float(value)``, or a ConfigError: JSON integers have no size limit, and ``float()`` of one past ~1.8e308
+    raises OverflowError, which callers catching ConfigError and ValueError would let through."""
+    try:
+        return float(value)
+    except OverflowError:
+        bits = value.bit_length() if isinstance(value, int) else "too many"
+        raise ConfigError(name, f"must be a number{allowed}, not an integer of {bits} bits") from None
+
+
 def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
     """Accept JSON's types only: ints for floats are fine, but bools are not numbers and strings are not lists.
 
@@ -276,7 +286,7 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f.name, f"must be a number{_range_of(f)}, not {value!r}")
-        return float(value)
+        return as_float(f.name, value, _range_of(f))
     if kind == "choice":
         if not isinstance(value, str):
             raise ConfigError(f.name, f"must be one of {', '.join(f.metadata['choices'])}, not {value!r}")

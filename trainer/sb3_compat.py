@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from trainer.config import ACTIVATIONS, ConfigError, TRPOConfig
+from trainer.config import ACTIVATIONS, ConfigError, TRPOConfig, as_float
 from trainer.envs import env_space_info
 
 # sb3-contrib's TRPO defaults (sb3_contrib/trpo/trpo.py, policies: net_arch 64-64 tanh, log_std_init 0), in its names.
@@ -113,7 +113,7 @@ def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **override
 def _scaled(key: str, value: Any, action_dims: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(key, f"must be a number, got {value!r}")
-    return float(value) * action_dims
+    return as_float(key, value) * action_dims
 
 
 def _normalize_fields(value: Any) -> dict[str, Any]:

@@ -66,7 +66,7 @@ CLASSES: dict[str, st.SearchStrategy[Any]] = {
                                                                min_size=1, max_size=12),
     "NaN, inf and overflow": st.sampled_from(NAN_INF) | st.integers().map(str)
     | st.sampled_from([str(2**31), str(2**63), str(-(2**63) - 1), str(10**30)]),
-    "nested JSON": _json.map(lambda v: json.dumps(v)) | st.sampled_from([1000, 3000]).map(_deep),
+    "nested JSON": _json.map(lambda v: json.dumps(v)) | st.sampled_from([400, 1000, 3000]).map(_deep),
     "wrong type (several values)": st.lists(_text, min_size=2, max_size=3),
 }  # fmt: skip
 QUERY_CLASSES = {**CLASSES, "huge": _huge(HUGE_QUERY_SIZES)}

@@ -79,7 +79,12 @@ def test_it_refuses_registered_ids_implemented_outside_gymnasium(signed_in: Clie
         ('{"Max Steps": 1}', "not a keyword argument name"),
         ('{"a": ' * 6 + "1" + "}" * 6, "Nested too deeply"),
         ("[" * 2000 + "]" * 2000, "Nested too deeply"),  # was a RecursionError (500) before the fix
+        # Shallow enough for json.loads, too deep for a recursive depth count (a 500 until 2026-12-01).
+        ('{"a": ' + "[" * 400 + "]" * 400 + "}", "Nested too deeply"),
         ("[1, 2]", "Must be a JSON object"),
+        # An evaluation of 100 such episodes would hold a worker for days (found in review, 2026-12-01).
+        ('{"max_episode_steps": 1000000000}', "max_episode_steps must be an integer from 1 to 100,000"),
+        ('{"max_episode_steps": "200"}', "max_episode_steps must be an integer"),
         ('{"max_episode_steps": 1' + "0" * 5000 + "}", "at most 4096 characters"),
     ],
 )

@@ -19,6 +19,7 @@ def test_it_round_trips_through_a_dict() -> None:
         ({"cg_iters": 2.5}, "cg_iters", "must be an integer in [1, 100]"),
         ({"gamma": "0.99"}, "gamma", "must be a number in (0, 1]"),
         ({"gamma": float("nan")}, "gamma", "must be a number in (0, 1]"),
+        ({"gamma": 10**400}, "gamma", "must be a number in (0, 1], not an integer of 1329 bits"),  # OverflowError
         ({"activation": 1}, "activation", "one of tanh, relu, elu"),
         ({"line_search_shrink": 1.0}, "line_search_shrink", "(0, 1)"),
         ({"normalize_advantage": 1}, "normalize_advantage", "true or false"),

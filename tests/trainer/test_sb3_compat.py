@@ -84,6 +84,8 @@ def test_policy_kwargs_and_vecnormalize_arguments_translate() -> None:
         ({"normalize": {"norm_obs": True, "epsilon": 1e-4}}, "normalize.epsilon"),
         ({"normalize": "yes"}, "normalize"),
         ({"target_kl": "0.01"}, "target_kl"),
+        ({"target_kl": 10**400}, "target_kl"),  # float() raised OverflowError, a 500 on /configs/import/
+        ({"gamma": 10**400}, "gamma"),
         ({"target_kl": 2.0}, "max_kl"),  # 2.0 is out of max_kl's range: TRPOConfig's own message
     ],
 )

@@ -24,6 +24,9 @@ DENIED_KEYS = frozenset({
     "apply_api_compatibility", "disable_env_checker", "vector_kwargs", "vectorization_mode",
 })  # fmt: skip
 DENIED_FRAGMENTS = ("file", "path", "dir", "module", "class", "import")
+# Episodes end by this many steps at the latest: a worker's evaluation (up to 100 episodes) stays bounded. The
+# longest shipped episode is 1,000 steps.
+MAX_EPISODE_STEPS = 100_000
 
 
 def is_allowed_gym_id(gym_id: str) -> bool:
@@ -36,12 +39,19 @@ def is_allowed_gym_id(gym_id: str) -> bool:
     return spec is not None and isinstance(spec.entry_point, str) and spec.entry_point.startswith(IN_TREE_PREFIX)
 
 
-def _depth(value: Any) -> int:
-    if isinstance(value, dict):
-        return 1 + max((_depth(v) for v in value.values()), default=0)
-    if isinstance(value, list):
-        return 1 + max((_depth(v) for v in value), default=0)
-    return 0
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether objects and arrays nest more than ``limit`` levels; iterative, so any depth that ``json.loads``
+    accepts is measured without hitting Python's recursion limit (a recursive walk raised RecursionError, a 500,
+    for 400 nested arrays)."""
+    pending = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list):
+            if depth + 1 > limit:
+                return True
+            children = item.values() if isinstance(item, dict) else item
+            pending.extend((child, depth + 1) for child in children)
+    return False
 
 
 def parse_json_object(raw: str, max_depth: int, example: str) -> dict[str, Any]:
@@ -57,7 +67,7 @@ def parse_json_object(raw: str, max_depth: int, example: str) -> dict[str, Any]:
         raise ValueError(f"Nested too deeply (at most {max_depth} levels).") from None
     if not isinstance(value, dict):
         raise ValueError(f"Must be a JSON object such as {example}.")
-    if _depth(value) > max_depth:
+    if _deeper_than(value, max_depth):
         raise ValueError(f"Nested too deeply (at most {max_depth} levels).")
     return value
 
@@ -70,6 +80,11 @@ def parse_kwargs(raw: str) -> dict[str, Any]:
             raise ValueError(f"{key[:80]!r} is not a keyword argument name (lower case letters, digits, _).")
         if key in DENIED_KEYS or any(fragment in key for fragment in DENIED_FRAGMENTS):
             raise ValueError(f"{key!r} is not allowed: kwargs may not name files, modules, wrappers or rendering.")
+    steps = value.get("max_episode_steps")
+    if steps is not None and (
+        isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= MAX_EPISODE_STEPS
+    ):
+        raise ValueError(f"max_episode_steps must be an integer from 1 to {MAX_EPISODE_STEPS:,}.")
     return value
 
 
