@@ -191,12 +191,25 @@ def runs(request: HttpRequest) -> JsonResponse:
 
 @require_GET
 def run_detail(request: HttpRequest, pk: int) -> JsonResponse:
-    """One run with its per-update metrics (``metrics``: list of ``{update, steps, metrics}``)."""
+    """One run with its per-update metrics (``metrics``: list of ``{update, steps, metrics}``).
+
+    At most ``MAX_RUN_UPDATES`` updates per answer, those after ``?after=<update>``; when more remain,
+    ``metrics_next`` is the URL of the next part (``null`` otherwise), so no client mistakes a part for the whole.
+    """
+    after = request.GET.get("after")
+    if after is not None and not (len(after) <= 9 and after.isascii() and after.isdigit()):
+        return _error(400, "after must be an update number (a non-negative integer)")
     run = Run.objects.filter(pk=pk).values(*RUN_VALUES).first()
     if run is None:
         return _error(404, f"no run {pk}")
-    updates = RunMetric.objects.filter(run_id=pk).order_by("update").values("update", "steps", "metrics")
-    return JsonResponse({**run_json(run, request), "metrics": list(updates[:MAX_RUN_UPDATES])})
+    rows = RunMetric.objects.filter(run_id=pk)
+    if after is not None:
+        rows = rows.filter(update__gt=int(after))
+    updates = list(rows.order_by("update").values("update", "steps", "metrics")[: MAX_RUN_UPDATES + 1])
+    more = len(updates) > MAX_RUN_UPDATES
+    updates = updates[:MAX_RUN_UPDATES]
+    next_url = f"{request.build_absolute_uri(request.path)}?after={updates[-1]['update']}" if more else None
+    return JsonResponse({**run_json(run, request), "metrics": updates, "metrics_next": next_url})
 
 
 def _cached(request: HttpRequest, board_key: str, build: Callable[[], JsonResponse]) -> HttpResponse:

@@ -12,13 +12,13 @@ class LeaderboardConfig(AppConfig):
         computed from is edited."""
         from django.db.models.signals import post_save, pre_save
 
-        from leaderboard.services import on_environment_saved, on_run_finished, remember_board_fields
+        from leaderboard.services import on_environment_saved, on_run_deleted, on_run_finished, remember_board_fields
         from web.catalog.models import Environment
         from web.runs.signals import run_deleted, run_finished
 
         run_finished.connect(on_run_finished, dispatch_uid="leaderboard.refresh_on_run_finished")
-        # The same refresh: it recomputes the pair from the runs that remain (and drops an entry left empty).
-        run_deleted.connect(on_run_finished, dispatch_uid="leaderboard.refresh_on_run_deleted")
+        # Recomputes each pair from the runs that remain (and drops an entry left empty), once per deletion.
+        run_deleted.connect(on_run_deleted, dispatch_uid="leaderboard.refresh_on_run_deleted")
         # An edit of an environment's scale, minimum seeds or budget changes its boards without any run changing.
         pre_save.connect(remember_board_fields, sender=Environment, dispatch_uid="leaderboard.remember_board_fields")
         post_save.connect(on_environment_saved, sender=Environment, dispatch_uid="leaderboard.refresh_on_env_saved")

@@ -16,7 +16,7 @@ from leaderboard.models import LeaderboardEntry
 from web.catalog.models import TrainerConfig
 from web.runs.models import ACTIVE_STATUSES, Run
 from web.runs.quotas import QuotaExceeded, check_quota
-from web.runs.services import enqueue, queue_for
+from web.runs.services import BatchExceedsBudget, enqueue, planned_steps, queue_for
 
 
 class ReproduceRefused(Exception):
@@ -26,7 +26,7 @@ class ReproduceRefused(Exception):
 @transaction.atomic
 def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Run]:
     """Queue one run per recorded seed of ``entry`` for ``owner`` (at most TRUSTBOARD_MAX_SEEDS)."""
-    from trainer import ConfigError, steps_for_budget
+    from trainer import ConfigError
 
     # Same lock as submit_runs: concurrent submissions of this config are serialised.
     config = TrainerConfig.objects.select_for_update().get(pk=entry.config_id)
@@ -41,7 +41,10 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
         trpo = config.trpo_config()
     except ConfigError as exc:  # params stored under an older trainer that no longer validate
         raise ReproduceRefused(f"This config no longer validates: {exc}") from exc
-    total_steps = steps_for_budget(trpo, env.budget_steps)
+    try:
+        total_steps = planned_steps(trpo, env)
+    except BatchExceedsBudget as exc:
+        raise ReproduceRefused(str(exc)) from exc
     try:  # a reproduction is a submission like any other: the same quotas apply
         check_quota(owner, len(seeds), total_steps)
     except QuotaExceeded as exc:
@@ -58,5 +61,7 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
         for seed in seeds
     ]
     for run in runs:
-        transaction.on_commit(lambda run=run: enqueue(run))
+        # robust, as in submit_runs: a broker that is down must not turn the committed request into a 500 or stop
+        # the other seeds' messages; the reconciler publishes what never left.
+        transaction.on_commit(lambda run=run: enqueue(run), robust=True)
     return runs

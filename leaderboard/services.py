@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -226,22 +227,29 @@ def compute_overall(scores: dict[int, dict[int, np.ndarray]], default_id: int | 
 
 
 def refresh_overall() -> list[OverallEntry]:
-    """Recompute every OverallEntry and the overall board's figures (a fixed number of queries)."""
-    scores = overall_scores()
-    rows = compute_overall(scores, _default_config_id())
+    """Recompute every OverallEntry and the overall board's figures (a fixed number of queries).
+
+    Read, compute and write happen under a lock on the overall board's row: two workers finishing seeds at once
+    would otherwise both read, and the slower one (the bootstraps take most of a second at 250 configs) would
+    write a board that lacks the other's entry, wrong until the next run finishes.
+    """
     fields = [
         "iqm", "ci_low", "ci_high", "poi", "poi_low", "poi_high", "poi_n_envs",
         "n_envs", "n_runs", "rank", "tied", "provisional", "updated_at",
     ]  # fmt: skip
     with transaction.atomic():
+        Board.objects.get_or_create(key="overall", defaults={"figures": {}, "n_entries": 0})
+        Board.objects.select_for_update().filter(key="overall").values_list("pk", flat=True).get()
+        scores = overall_scores()
+        rows = compute_overall(scores, _default_config_id())
         OverallEntry.objects.exclude(config_id__in=list(scores)).delete()
         if rows:
             OverallEntry.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["config"], update_fields=fields, batch_size=500
             )
-    configs = TrainerConfig.objects.filter(pk__in=list(scores)).values_list("pk", "name", "version")
-    labels = {pk: f"{name} v{version}" for pk, name, version in configs}
-    _save_board("overall", None, charts.overall_figures(rows, scores, labels), len(rows))
+        configs = TrainerConfig.objects.filter(pk__in=list(scores)).values_list("pk", "name", "version")
+        labels = {pk: f"{name} v{version}" for pk, name, version in configs}
+        _save_board("overall", None, charts.overall_figures(rows, scores, labels), len(rows))
     return rows
 
 
@@ -316,6 +324,42 @@ def on_environment_saved(
             log.exception("leaderboard refresh failed after an edit of environment %s", environment_id)
 
     transaction.on_commit(refresh)
+
+
+_pending_deletions = threading.local()  # per thread, as transactions are: (config_id, environment_id) pairs
+
+
+def on_run_deleted(sender: object, run: Run, **kwargs: Any) -> None:
+    """Receiver for ``web.runs.signals.run_deleted``: after the deletion commits, recompute each pair it touched.
+
+    A deleted user or config deletes its runs in one cascade, one signal per run: the pairs are gathered and the
+    first commit callback recomputes every entry once, reranks each board once and the overall board once (the
+    other callbacks find nothing left). A rolled-back deletion leaves its pairs for the next one: recomputing an
+    unchanged entry is harmless.
+    """
+    pairs = getattr(_pending_deletions, "pairs", None)
+    if pairs is None:
+        pairs = _pending_deletions.pairs = set()
+    pairs.add((run.config_id, run.environment_id))
+    transaction.on_commit(_refresh_deleted_pairs)
+
+
+def _refresh_deleted_pairs() -> None:
+    pairs = sorted(getattr(_pending_deletions, "pairs", set()))
+    _pending_deletions.pairs = set()
+    if not pairs:
+        return
+    try:
+        envs = set(Environment.objects.filter(pk__in={e for _, e in pairs}).values_list("pk", flat=True))
+        for config_id, env_id in pairs:
+            if env_id in envs:  # a deleted environment took its entries and board with it
+                refresh_entry(config_id, env_id, rerank=False, overall=False)
+        for env_id in sorted(envs):
+            with transaction.atomic():
+                rerank_environment(Environment.objects.select_for_update().get(pk=env_id))
+        refresh_overall()
+    except Exception:
+        log.exception("leaderboard refresh failed after deleting runs of %s", pairs)
 
 
 def on_run_finished(sender: object, run: Run, **kwargs: Any) -> None:

@@ -26,7 +26,7 @@ def _clear_cache() -> None:
 def make_env(db: None) -> Callable[..., Environment]:
     def make(slug: str | None = None, **fields: Any) -> Environment:
         defaults: dict[str, Any] = {
-            "gym_id": "CartPole-v1", "budget_steps": 1000, "eval_episodes": 4, "random_return": 0.0,
+            "gym_id": "CartPole-v1", "budget_steps": 4096, "eval_episodes": 4, "random_return": 0.0,
             "reference_return": 100.0, "min_seeds": 3, "counts_overall": True,
         }  # fmt: skip
         defaults.update(fields)

@@ -50,6 +50,21 @@ def test_it_shows_a_run_with_its_metrics(client, board) -> None:
     assert [m["update"] for m in data["metrics"]] == [0, 1, 2, 3]
     assert data["metrics"][-1]["metrics"]["rollout/ep_return_mean"] == pytest.approx(80.0)
     assert client.get(reverse("api:run", args=[999999])).status_code == 404
+    assert data["metrics_next"] is None
+
+
+def test_it_says_where_the_rest_of_a_long_runs_metrics_is(client, board, monkeypatch) -> None:
+    """A run with more updates than one answer holds: the answer says so and links the rest, none lost or repeated."""
+    monkeypatch.setattr(api, "MAX_RUN_UPDATES", 3)
+    run = board["strong"].runs.order_by("seed").first()
+    url = reverse("api:run", args=[run.pk])
+    first = client.get(url).json()
+    assert [m["update"] for m in first["metrics"]] == [0, 1, 2] and first["metrics_next"].endswith(f"{url}?after=2")
+    rest = client.get(first["metrics_next"]).json()
+    assert [m["update"] for m in rest["metrics"]] == [3] and rest["metrics_next"] is None
+    for bad in ("x", "-1", "²", "1" * 20):
+        response = client.get(url, {"after": bad})
+        assert response.status_code == 400 and "after must be" in response.json()["error"]
 
 
 def test_it_lists_environments_and_configs(client, board) -> None:

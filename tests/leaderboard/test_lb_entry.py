@@ -101,3 +101,25 @@ def test_it_shows_a_rank_that_moved_because_of_another_entry(client, board, make
     make_runs(cfg, board["env"], [500.0, 510.0, 520.0])
     services.refresh_entry(cfg.pk, board["env"].pk)
     assert "<dd>4</dd>" in client.get(url).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_reproduction_with_the_broker_down_keeps_its_runs_and_answers(
+    client, board, owner, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
+    """Publishing fails after the rows are committed: every seed still tries, and the reconciler publishes later."""
+    from kombu.exceptions import OperationalError
+
+    from web.runs.tasks import train_run
+
+    def broker_down(*args, **kwargs) -> None:
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    monkeypatch.setattr(train_run, "apply_async", broker_down)
+    client.force_login(owner)
+    before = Run.objects.count()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("leaderboard:reproduce", args=["cartpole", board["strong"].pk]))
+    assert response.status_code == 302
+    new = list(Run.objects.order_by("pk")[before:])
+    assert len(new) == 3 and all(r.status == "queued" and r.enqueued_at is not None for r in new)

@@ -235,3 +235,62 @@ def test_an_environment_off_the_overall_board_neither_scores_nor_unranks_anyone(
         registered.save()
     rows = {r.config_id: r for r in OverallEntry.objects.all()}
     assert rows[both.pk].provisional and rows[mine.pk].provisional, "neither is confirmed on both environments now"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_overall_refreshes_take_turns(make_env, make_config, make_runs) -> None:
+    """refresh_overall reads, computes and writes under the overall board's row lock. Here one transaction holds
+    that lock while a second config's entry lands; a refresh started meanwhile must wait and then count it (without
+    the lock it read the scores at once and wrote a board missing that entry)."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    env, first, second = make_env(min_seeds=3), make_config(), make_config()
+    make_runs(first, env, [50.0, 60.0, 70.0])
+    services.recompute_all()
+    locked = threading.Event()
+
+    def land_an_entry_under_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                Board.objects.select_for_update().get(key="overall")
+                locked.set()
+                time.sleep(0.5)  # the refresh starts meanwhile
+                make_runs(second, env, [80.0, 90.0, 95.0], first_seed=10)
+                services.refresh_entry(second.pk, env.pk, overall=False)
+        finally:
+            connections.close_all()
+
+    def refresh() -> None:
+        try:
+            locked.wait(10)
+            services.refresh_overall()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=land_an_entry_under_the_lock), threading.Thread(target=refresh)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert set(OverallEntry.objects.values_list("config_id", flat=True)) == {first.pk, second.pk}
+
+
+def test_any_deletion_of_runs_updates_the_boards(
+    make_env, make_config, make_runs, owner, django_capture_on_commit_callbacks
+) -> None:
+    """The admin deletes a run, or a user with all their runs goes: the boards stop counting them (before, only the
+    site's delete button told the leaderboard)."""
+    env, cfg, other = make_env(min_seeds=2), make_config(), make_config()
+    runs = make_runs(cfg, env, [40.0, 50.0, 60.0])
+    make_runs(other, env, [10.0, 20.0])
+    services.recompute_all()
+    with django_capture_on_commit_callbacks(execute=True):
+        runs[2].delete()  # what the admin's delete does
+    assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0, 1]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        owner.delete()  # every run of theirs goes by cascade: one signal per run, one refresh
+    assert len(callbacks) == 4
+    assert not LeaderboardEntry.objects.exists() and not OverallEntry.objects.exists()

@@ -64,6 +64,29 @@ def test_it_requeues_fails_or_cancels_runs_whose_worker_went_silent(pair: Any) -
     assert not reconcile(), "a second pass finds nothing more to do"
 
 
+def test_a_cancel_request_that_meets_a_dead_worker_ends_the_run(pair: Any, settings: Any, tmp_path: Path) -> None:
+    """Cancel a running run, then its pool child dies: the redelivered message cancels it instead of putting it
+    back on a queue no worker takes it from (``claim`` skips cancel requests), and the reconciler cancels any such
+    queued run too. Both free the run's training state. Before, such a run showed "Queued" forever."""
+    import socket
+
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    dead = _run(pair, status=RunStatus.RUNNING, attempts=1, cancel_requested=True,
+                worker_host=f"{socket.gethostname()}:999999999")  # fmt: skip  # no such pid
+    dead.resume_state.save("state.bin", ContentFile(b"state"), save=True)
+    stored = Path(dead.resume_state.path)
+    assert execute_run(dead.pk) is None
+    dead.refresh_from_db()
+    assert (dead.status, dead.resume_state.name, stored.exists()) == (RunStatus.CANCELLED, "", False)
+    stranded = _run(pair, status=RunStatus.QUEUED, cancel_requested=True)
+    report = reconcile()
+    stranded.refresh_from_db()
+    assert report.cancelled_lost == [stranded.pk] and stranded.status == RunStatus.CANCELLED
+    assert stranded.finished_at is not None and not reconcile()
+
+
 def test_a_worker_presumed_dead_can_no_longer_write(pair: Any) -> None:
     run = _run(pair)
     assert run.claim("a:1")

@@ -123,3 +123,28 @@ def test_it_refuses_to_change_a_used_version_even_outside_the_form(make_run: Any
         config.save()
     config.refresh_from_db()
     assert config.params["max_kl"] == 0.01
+
+
+def test_the_admin_validates_params_and_refuses_changing_a_used_version(
+    client: Client, django_user_model: Any, tiny_env: Any
+) -> None:
+    """The admin's config form holds to the site's rules: a 200 with the reason, never a 500 or unchecked params."""
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params=TRPOConfig().to_dict())
+    url = reverse("admin:catalog_trainerconfig_change", args=[config.pk])
+
+    def post(params: dict[str, Any]) -> Any:
+        data = {"name": "cfg", "version": 1, "owner": staff.pk, "params": json.dumps(params), "description": ""}
+        return client.post(url, data)
+
+    refused = post({"max_kl": 7})
+    assert refused.status_code == 200 and "max_kl" in refused.content.decode()
+    assert post({"max_kl": 0.02}).status_code == 302
+    config.refresh_from_db()
+    assert config.params == TRPOConfig(max_kl=0.02).to_dict(), "stored as the trainer's full dict"
+    Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff)
+    locked = post({"max_kl": 0.03})
+    assert locked.status_code == 200 and "has runs" in locked.content.decode()
+    config.refresh_from_db()
+    assert config.params["max_kl"] == 0.02

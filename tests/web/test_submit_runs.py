@@ -78,3 +78,15 @@ def test_it_routes_cuda_configs_to_the_gpu_queue(
     with django_capture_on_commit_callbacks(execute=False):
         signed_in.post(URL, form(config, tiny_env, 1))
     assert Run.objects.get().queue == "gpu"
+
+
+def test_it_refuses_a_config_whose_batch_is_larger_than_the_budget(
+    signed_in: Client, user: User, tiny_env: Environment
+) -> None:
+    """One batch of 4 × 1024 steps on a 2,048-step budget would train 4,096 steps, ranked beside runs of 2,048."""
+    wide = TrainerConfig.objects.create(name="wide", owner=user, params={"n_envs": 4, "n_steps": 1024})
+    response = signed_in.post(URL, form(wide, tiny_env, 2))
+    assert response.status_code == 200
+    message = " ".join(response.context["form"].errors["config"])
+    assert "n_envs × n_steps = 4,096 steps" in message and "(2,048 steps)" in message
+    assert not Run.objects.exists()

@@ -130,3 +130,37 @@ def test_only_a_claim_failed_by_the_pool_waits_for_its_kill(make_run: Any) -> No
     assert other.claim("pool-child")
     other.finish(RunStatus.FAILED, error="Time limit exceeded: the run took longer than its budget allows.")
     assert not _failed_by_the_pool(other.pk, other.attempts)
+
+
+def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, make_run: Any) -> None:
+    """Evaluation and the checkpoint upload send no updates: a thread beats meanwhile, and stops once the run is
+    no longer this claim's (before, a long evaluation let the reconciler hand the run to a second worker)."""
+    import time
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from web.runs.worker import _heartbeat_in_background
+
+    run = make_run()
+    assert run.claim("evaluating-worker")
+    stale = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=run.pk).update(heartbeat_at=stale)
+    with _heartbeat_in_background(run, every=0.05):
+        time.sleep(0.5)
+    run.refresh_from_db()
+    assert run.heartbeat_at > stale
+    Run.objects.filter(pk=run.pk).update(attempts=run.attempts + 1, heartbeat_at=stale)  # taken over
+    with _heartbeat_in_background(run, every=0.05):
+        time.sleep(0.3)
+    assert Run.objects.get(pk=run.pk).heartbeat_at == stale, "a stale claim writes nothing"
+
+
+def test_a_finish_by_a_stale_claim_writes_nothing_and_says_so(make_run: Any) -> None:
+    run = make_run()
+    assert run.claim("first")
+    stale = Run.objects.get(pk=run.pk)
+    assert run.requeue() and run.claim("second")
+    assert not stale.finish(RunStatus.SUCCEEDED, final_return_mean=1.0)
+    assert stale.status == RunStatus.RUNNING and stale.final_return_mean is None
+    assert run.finish(RunStatus.FAILED, error="x") and run.status == RunStatus.FAILED

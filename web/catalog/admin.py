@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from web.catalog.forms import EnvironmentForm
@@ -22,7 +25,36 @@ class EnvironmentAdmin(admin.ModelAdmin):
     search_fields = ["slug", "gym_id"]
 
 
+class TrainerConfigAdminForm(forms.ModelForm):
+    """The admin's config form checks what the site's does: params the trainer accepts (stored as its full
+    ``to_dict()``), and no change to the params of a version that runs use (a 500 from ``ConfigLockedError``
+    before, and any params at all could be stored)."""
+
+    class Meta:
+        model = TrainerConfig
+        fields = ["name", "version", "owner", "params", "description", "is_default", "parent"]
+
+    def clean_params(self) -> dict[str, Any]:
+        from trainer import ConfigError, TRPOConfig
+
+        params = self.cleaned_data["params"]
+        try:
+            return TRPOConfig.from_dict(params).to_dict()
+        except ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        config = self.instance
+        if config.pk is not None and "params" in cleaned and config.is_locked:
+            stored = TrainerConfig.objects.filter(pk=config.pk).values_list("params", flat=True).first()
+            if stored != cleaned["params"]:
+                self.add_error("params", f"{config} has runs; save the change as a new version on the site instead.")
+        return cleaned
+
+
 @admin.register(TrainerConfig)
 class TrainerConfigAdmin(admin.ModelAdmin):
+    form = TrainerConfigAdminForm
     list_display = ["name", "version", "owner", "is_default", "created_at"]
     search_fields = ["name"]

@@ -187,11 +187,20 @@ class Run(models.Model):
             [RunMetric(run=self, update=update, steps=steps, metrics=metrics)], ignore_conflicts=True
         )
 
-    def finish(self, status: RunStatus, **fields: Any) -> None:
-        """Final transition from running; the caller sends ``run_finished`` afterwards."""
+    def finish(self, status: RunStatus, **fields: Any) -> bool:
+        """Final transition from running; the caller sends ``run_finished`` afterwards.
+
+        Returns False when this claim no longer owns the run (nothing was written): another worker took it over,
+        or the pool's main process failed it.
+        """
         fields = {"status": status, "finished_at": timezone.now(), "heartbeat_at": timezone.now(), **fields}
-        self._owned().update(**fields)
+        written = bool(self._owned().update(**fields))
         self.refresh_from_db()
+        return written
+
+    def beat(self) -> bool:
+        """Refresh the heartbeat while this claim owns the run; False once it does not."""
+        return bool(self._owned().update(heartbeat_at=timezone.now()))
 
     @classmethod
     def next_seed(cls, config: TrainerConfig, environment: Environment) -> int:

@@ -48,6 +48,7 @@ def reconcile(now: datetime | None = None) -> Report:
     now = now or timezone.now()
     report = Report()
     _recover_lost_workers(now, report)
+    _cancel_queued_runs_asked_to_stop(now, report)
     _reenqueue_lost_messages(now, report)
     if report:
         log.warning("reconciler: %s", report)
@@ -80,6 +81,16 @@ def _recover_lost_workers(now: datetime, report: Report) -> None:
             report.requeued_lost.append(run.pk)
 
 
+def _cancel_queued_runs_asked_to_stop(now: datetime, report: Report) -> None:
+    """A queued run whose owner asked to cancel it: no worker claims it (``claim`` skips them) and nothing else
+    would end it. It gets there when a cancel request meets a worker's death (the run is put back on the queue
+    to resume, and the request stays); a cancel of a queued run otherwise ends it at once."""
+    for run_id in Run.objects.filter(status=RunStatus.QUEUED, cancel_requested=True).values_list("pk", flat=True):
+        if Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.CANCELLED, finished_at=now):
+            report.cancelled_lost.append(run_id)
+            _announce(run_id)
+
+
 def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
     waited = now - timedelta(seconds=settings.TRUSTBOARD_REQUEUE_AFTER)
     candidates = list(
@@ -98,7 +109,12 @@ def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
 
 
 def _announce(run_id: int) -> None:
+    """After a final transition here: free the run's training state (nothing resumes it now) and send
+    ``run_finished``."""
+    from web.runs.worker import discard_resume_state
+
     run = Run.objects.get(pk=run_id)
+    discard_resume_state(run)
     for receiver, response in run_finished.send_robust(sender=Run, run=run):
         if isinstance(response, Exception):
             log.error("run_finished receiver %r failed for run %s: %r", receiver, run_id, response)

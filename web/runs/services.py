@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -63,19 +64,37 @@ def enqueue(run: Run) -> None:
     train_run.apply_async(args=[run.pk], queue=run.queue, soft_time_limit=limits.soft, time_limit=limits.hard)
 
 
+class BatchExceedsBudget(Exception):
+    """A config whose single batch is larger than the environment's budget: its runs would train past the budget
+    (the trainer takes at least one whole batch) and be ranked beside runs that kept to it."""
+
+
+def planned_steps(trpo: Any, environment: Environment) -> int:
+    """The environment steps a run of this config will train for on this environment (whole batches), or
+    :class:`BatchExceedsBudget` with a message that says what to change."""
+    from trainer import steps_for_budget
+
+    if trpo.batch_size > environment.budget_steps:
+        raise BatchExceedsBudget(
+            f"One batch of this config (n_envs × n_steps = {trpo.batch_size:,} steps) is larger than the training "
+            f"budget of {environment.slug} ({environment.budget_steps:,} steps): its runs would train past the "
+            "budget every other run keeps to. Lower n_steps or n_envs."
+        )
+    return steps_for_budget(trpo, environment.budget_steps)
+
+
 @transaction.atomic
 def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Environment, n_seeds: int) -> list[Run]:
     """Create ``n_seeds`` queued runs with fresh seeds for this (config, environment) and enqueue them on commit.
 
-    All or nothing: the quotas are checked for the whole submission before any row exists
-    (:class:`web.runs.quotas.QuotaExceeded`), and any error rolls every row back.
+    All or nothing: the batch is checked against the budget (:class:`BatchExceedsBudget`) and the quotas for the
+    whole submission (:class:`web.runs.quotas.QuotaExceeded`) before any row exists, and any error rolls every row
+    back.
     """
-    from trainer import steps_for_budget
-
     # Locking the config row serialises seed numbering for concurrent submissions of the same config.
     config = TrainerConfig.objects.select_for_update().get(pk=config.pk)
     trpo = config.trpo_config()
-    total_steps = steps_for_budget(trpo, environment.budget_steps)
+    total_steps = planned_steps(trpo, environment)
     check_quota(owner, n_seeds, total_steps)
     first_seed = Run.next_seed(config, environment)
     runs = [
@@ -101,17 +120,24 @@ class RunNotDeletable(Exception):
 
 
 def delete_run(run: Run) -> None:
-    """Delete a finished run, its metrics (cascade) and, once the deletion commits, its checkpoint file.
+    """Delete a finished run and its metrics (cascade); :func:`on_run_row_deleted` does the rest.
 
     The filtered DELETE acts only on a run still in a final status, so a run a worker has just claimed is never
-    deleted under it. ``run_deleted`` lets the leaderboard recompute the run's entry without it.
+    deleted under it.
     """
     deleted, _ = Run.objects.filter(pk=run.pk, status__in=FINAL_STATUSES).delete()
     if not deleted:
         raise RunNotDeletable(f"Run {run.pk} is {run.get_status_display().lower()}; cancel it before deleting it.")
-    for field in ("checkpoint", "resume_state"):  # the public checkpoint and any internal training state
-        stored = getattr(run, field, None)
+
+
+def on_run_row_deleted(sender: object, instance: Run, **kwargs: Any) -> None:
+    """``post_delete`` of a Run, whatever deleted it (the delete button, the admin, a deleted user's or config's
+    cascade): once the deletion commits, remove its files (the public checkpoint and any training state), and send
+    ``run_deleted`` so the leaderboard recomputes the entry the run counted in. Before this receiver only the
+    delete button did either, and an admin deletion left the boards counting runs that no longer existed."""
+    for field in ("checkpoint", "resume_state"):
+        stored = getattr(instance, field, None)
         if stored:
             storage, name = stored.storage, stored.name
-            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
-    run_deleted.send(sender=Run, run=run)
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name), robust=True)
+    run_deleted.send(sender=Run, run=instance)

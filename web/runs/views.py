@@ -18,7 +18,7 @@ from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded
-from web.runs.services import RunNotDeletable, delete_run, submit_runs
+from web.runs.services import BatchExceedsBudget, RunNotDeletable, delete_run, submit_runs
 
 RUNS_PER_PAGE = 50
 METRICS_PER_POLL = 2000
@@ -38,6 +38,9 @@ def submit(request: HttpRequest) -> HttpResponse:
             return render(request, "runs/submit.html", {"form": form}, status=429)
         except ConfigError as exc:  # params stored under an older trainer that no longer validate
             form.add_error("config", f"This config no longer validates: {exc}")
+            return render(request, "runs/submit.html", {"form": form})
+        except BatchExceedsBudget as exc:
+            form.add_error("config", str(exc))
             return render(request, "runs/submit.html", {"form": form})
         seeds = ", ".join(str(r.seed) for r in runs)
         summary = f"{len(runs)} run(s) of {data['config']} on {data['environment']} (seeds {seeds})"

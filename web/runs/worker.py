@@ -25,6 +25,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connection
+from django.utils import timezone
 
 from web.runs.dbretry import retrying
 from web.runs.models import LostOwnership, Run, RunMetric, RunStatus, resume_state_path
@@ -108,6 +109,15 @@ def _owner_died_here(run: Run) -> bool:
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
+        if run.cancel_requested:  # its owner asked to stop it: that is what it does now, instead of resuming
+            if Run.objects.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                status=RunStatus.CANCELLED, finished_at=timezone.now()
+            ):
+                log.warning("run %s: its worker process %s died after a cancel request; cancelled", run.pk, pid)
+                run.refresh_from_db()
+                discard_resume_state(run)
+                _announce(run)
+            return False
         log.warning("run %s: its worker process %s died; resuming it here", run.pk, pid)
         return run.requeue()
     except PermissionError:
@@ -206,20 +216,23 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
     from trainer import checkpoint_bytes, evaluate
 
     env = run.environment
-    ev = evaluate(
-        result.agent, env.gym_id, env.kwargs, episodes=env.eval_episodes, seed=env.eval_seed,
-        deterministic=env.deterministic_eval,
-    )  # fmt: skip
-    summary = {
-        "run_id": run.pk, "seed": run.seed, "environment": env.slug, "config": str(run.config),
-        "eval_return_mean": ev.mean, "eval_return_std": ev.std, "steps": result.steps,
-    }  # fmt: skip
-    data = checkpoint_bytes(
-        result.agent, env_id=env.gym_id, env_kwargs=env.kwargs, summary=summary, versions=timing["versions"]
-    )
+    with _heartbeat_in_background(run, settings.TRUSTBOARD_HEARTBEAT_TIMEOUT / 4):
+        ev = evaluate(
+            result.agent, env.gym_id, env.kwargs, episodes=env.eval_episodes, seed=env.eval_seed,
+            deterministic=env.deterministic_eval,
+        )  # fmt: skip
+        summary = {
+            "run_id": run.pk, "seed": run.seed, "environment": env.slug, "config": str(run.config),
+            "eval_return_mean": ev.mean, "eval_return_std": ev.std, "steps": result.steps,
+        }  # fmt: skip
+        data = checkpoint_bytes(
+            result.agent, env_id=env.gym_id, env_kwargs=env.kwargs, summary=summary, versions=timing["versions"]
+        )
+        with _database_section():
+            retrying(lambda: run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=False))
+    saved = run.checkpoint.name
     with _database_section():
-        retrying(lambda: run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=False))
-        retrying(
+        written = retrying(
             lambda: run.finish(
                 RunStatus.SUCCEEDED,
                 progress=1.0,
@@ -227,12 +240,42 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
                 final_return_std=ev.std,
                 eval_returns=[float(r) for r in ev.returns],
                 eval_lengths=[int(n) for n in ev.lengths],
-                checkpoint=run.checkpoint.name,
+                checkpoint=saved,
                 error="",
                 **timing,
             )
         )
+        # A retried finish whose first try landed reads back as not written: the row then names our checkpoint.
+        if not written and not (run.status == RunStatus.SUCCEEDED and run.checkpoint.name == saved):
+            retrying(lambda: run.checkpoint.storage.delete(saved))  # the row is not ours: neither is the file
+            raise LostOwnership(f"run {run.pk} is no longer owned by this worker")
         retrying(lambda: discard_resume_state(run))
+
+
+@contextlib.contextmanager
+def _heartbeat_in_background(run: Run, every: float) -> Iterator[None]:
+    """Beat from a thread while the run evaluates and saves its checkpoint: those send no updates, and an
+    evaluation with long episodes (a registered environment may allow up to 100,000 steps an episode) would
+    otherwise outlast the heartbeat timeout and be taken over by a second worker while this one still ran."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(every):
+                if not run.beat():  # no longer ours: nothing more to say
+                    return
+        except Exception:  # a heartbeat that fails must not fail the run; the reconciler's timeout is the backstop
+            log.warning("run %s: heartbeat thread failed", run.pk, exc_info=True)
+        finally:
+            connection.close()  # this thread's own connection
+
+    thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=30)
 
 
 def load_resume_state(run: Run) -> TrainingState | None:
