@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.fields.json import KT
 from django.utils import timezone
 
@@ -229,27 +228,36 @@ def compute_overall(scores: dict[int, dict[int, np.ndarray]], default_id: int | 
 def refresh_overall() -> list[OverallEntry]:
     """Recompute every OverallEntry and the overall board's figures (a fixed number of queries).
 
-    Read, compute and write happen under a lock on the overall board's row: two workers finishing seeds at once
-    would otherwise both read, and the slower one (the bootstraps take most of a second at 250 configs) would
-    write a board that lacks the other's entry, wrong until the next run finishes.
+    On PostgreSQL, read, compute and write happen under a lock on the overall board's row: two workers finishing
+    seeds at once would otherwise both read, and the slower one (the bootstraps take most of a second at 250
+    configs) would write a board that lacks the other's entry, wrong until the next run finishes. SQLite (the
+    embedded setup, one worker) has no row locks, and a transaction there would hold the whole database's write
+    lock through the bootstraps: it computes outside one, as before.
     """
+    if not connection.features.has_select_for_update:
+        return _rebuild_overall()
+    with transaction.atomic():
+        Board.objects.get_or_create(key="overall", defaults={"figures": {}, "n_entries": 0})
+        Board.objects.select_for_update().filter(key="overall").values_list("pk", flat=True).get()
+        return _rebuild_overall()
+
+
+def _rebuild_overall() -> list[OverallEntry]:
     fields = [
         "iqm", "ci_low", "ci_high", "poi", "poi_low", "poi_high", "poi_n_envs",
         "n_envs", "n_runs", "rank", "tied", "provisional", "updated_at",
     ]  # fmt: skip
+    scores = overall_scores()
+    rows = compute_overall(scores, _default_config_id())
     with transaction.atomic():
-        Board.objects.get_or_create(key="overall", defaults={"figures": {}, "n_entries": 0})
-        Board.objects.select_for_update().filter(key="overall").values_list("pk", flat=True).get()
-        scores = overall_scores()
-        rows = compute_overall(scores, _default_config_id())
         OverallEntry.objects.exclude(config_id__in=list(scores)).delete()
         if rows:
             OverallEntry.objects.bulk_create(
                 rows, update_conflicts=True, unique_fields=["config"], update_fields=fields, batch_size=500
             )
-        configs = TrainerConfig.objects.filter(pk__in=list(scores)).values_list("pk", "name", "version")
-        labels = {pk: f"{name} v{version}" for pk, name, version in configs}
-        _save_board("overall", None, charts.overall_figures(rows, scores, labels), len(rows))
+    configs = TrainerConfig.objects.filter(pk__in=list(scores)).values_list("pk", "name", "version")
+    labels = {pk: f"{name} v{version}" for pk, name, version in configs}
+    _save_board("overall", None, charts.overall_figures(rows, scores, labels), len(rows))
     return rows
 
 
@@ -326,40 +334,42 @@ def on_environment_saved(
     transaction.on_commit(refresh)
 
 
-_pending_deletions = threading.local()  # per thread, as transactions are: (config_id, environment_id) pairs
+class _PairsToRefresh:
+    """One commit callback for every run a transaction deletes: a deleted user's runs go in one cascade, one
+    ``run_deleted`` per run, and their pairs are recomputed once after the commit. Being a callback of that
+    transaction, it is dropped with a rollback."""
+
+    def __init__(self) -> None:
+        self.pairs: set[tuple[int, int]] = set()
+        self.done = False
+
+    def __call__(self) -> None:
+        self.done = True
+        pairs = sorted(self.pairs)
+        try:
+            for config_id, env_id in pairs:
+                refresh_entry(config_id, env_id, rerank=False, overall=False)
+            for env_id in sorted({env_id for _, env_id in pairs}):
+                with transaction.atomic():
+                    rerank_environment(Environment.objects.select_for_update().get(pk=env_id))
+            refresh_overall()
+        except Exception:
+            log.exception("leaderboard refresh failed after deleting runs of %s", pairs)
 
 
 def on_run_deleted(sender: object, run: Run, **kwargs: Any) -> None:
-    """Receiver for ``web.runs.signals.run_deleted``: after the deletion commits, recompute each pair it touched.
-
-    A deleted user or config deletes its runs in one cascade, one signal per run: the pairs are gathered and the
-    first commit callback recomputes every entry once, reranks each board once and the overall board once (the
-    other callbacks find nothing left). A rolled-back deletion leaves its pairs for the next one: recomputing an
-    unchanged entry is harmless.
-    """
-    pairs = getattr(_pending_deletions, "pairs", None)
-    if pairs is None:
-        pairs = _pending_deletions.pairs = set()
-    pairs.add((run.config_id, run.environment_id))
-    transaction.on_commit(_refresh_deleted_pairs)
-
-
-def _refresh_deleted_pairs() -> None:
-    pairs = sorted(getattr(_pending_deletions, "pairs", set()))
-    _pending_deletions.pairs = set()
-    if not pairs:
-        return
-    try:
-        envs = set(Environment.objects.filter(pk__in={e for _, e in pairs}).values_list("pk", flat=True))
-        for config_id, env_id in pairs:
-            if env_id in envs:  # a deleted environment took its entries and board with it
-                refresh_entry(config_id, env_id, rerank=False, overall=False)
-        for env_id in sorted(envs):
-            with transaction.atomic():
-                rerank_environment(Environment.objects.select_for_update().get(pk=env_id))
-        refresh_overall()
-    except Exception:
-        log.exception("leaderboard refresh failed after deleting runs of %s", pairs)
+    """Receiver for ``web.runs.signals.run_deleted``: after the deletion commits, recompute each pair it touched,
+    every entry once, each board's ranks once and the overall board once."""
+    pair = (run.config_id, run.environment_id)
+    current = transaction.get_connection()
+    if current.in_atomic_block:
+        for _, callback, _ in current.run_on_commit:
+            if isinstance(callback, _PairsToRefresh) and not callback.done:
+                callback.pairs.add(pair)
+                return
+    batch = _PairsToRefresh()
+    batch.pairs.add(pair)
+    transaction.on_commit(batch)  # outside a transaction this runs at once
 
 
 def on_run_finished(sender: object, run: Run, **kwargs: Any) -> None:

@@ -139,7 +139,9 @@ def entry_detail(request: HttpRequest, slug: str, config_id: int) -> HttpRespons
             "config_json": entries.pretty_json(entry.config.params),
         })  # fmt: skip
 
-    key = f"lb:entry:{entry.pk}:{entry.updated_at.isoformat()}:{entries.runs_signature(entry)}"
+    # The environment's own stamp too: a slug or text edit changes the page but no entry.
+    stamp = f"{entry.updated_at.isoformat()}:{entry.environment.updated_at.isoformat()}"
+    key = f"lb:entry:{entry.pk}:{stamp}:{entries.runs_signature(entry)}"
     return pagecache.cached_page(request, key, page)
 
 

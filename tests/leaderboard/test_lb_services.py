@@ -172,15 +172,11 @@ def test_it_ignores_runs_without_a_finite_final_score(make_env, make_config, mak
 
 
 def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, django_capture_on_commit_callbacks):
-    from web.runs.signals import run_deleted
-
     env, cfg = make_env(), make_config()
     runs = make_runs(cfg, env, [1.0, 2.0])
     services.refresh_entry(cfg.pk, env.pk)
-    run = runs[1]
-    run.delete()
     with django_capture_on_commit_callbacks(execute=True):
-        run_deleted.send(sender=Run, run=run)
+        runs[1].delete()  # post_delete sends run_deleted
     assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0]
 
 
@@ -291,6 +287,6 @@ def test_any_deletion_of_runs_updates_the_boards(
         runs[2].delete()  # what the admin's delete does
     assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0, 1]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        owner.delete()  # every run of theirs goes by cascade: one signal per run, one refresh
-    assert len(callbacks) == 4
+        owner.delete()  # every run of theirs goes by cascade: one signal per run, one refresh of all four pairs
+    assert len(callbacks) == 1
     assert not LeaderboardEntry.objects.exists() and not OverallEntry.objects.exists()

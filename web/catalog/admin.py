@@ -38,19 +38,24 @@ class TrainerConfigAdminForm(forms.ModelForm):
         from trainer import ConfigError, TRPOConfig
 
         params = self.cleaned_data["params"]
+        config = self.instance
+        stored = TrainerConfig.objects.filter(pk=config.pk).values_list("params", flat=True).first()
+        locked = config.pk is not None and config.is_locked
+        if locked and params == stored:
+            return stored  # untouched: saved as it is, even when stored under an older trainer
         try:
-            return TRPOConfig.from_dict(params).to_dict()
+            normalised = TRPOConfig.from_dict(params)
         except ConfigError as exc:
             raise forms.ValidationError(str(exc)) from None
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        config = self.instance
-        if config.pk is not None and "params" in cleaned and config.is_locked:
-            stored = TrainerConfig.objects.filter(pk=config.pk).values_list("params", flat=True).first()
-            if stored != cleaned["params"]:
-                self.add_error("params", f"{config} has runs; save the change as a new version on the site instead.")
-        return cleaned
+        if locked:
+            try:
+                same = stored is not None and TRPOConfig.from_dict(stored) == normalised
+            except ConfigError:
+                same = False
+            if not same:
+                raise forms.ValidationError(f"{config} has runs; save the change as a new version on the site instead.")
+            return stored  # the same config written out in full: keep the stored form the runs were made with
+        return normalised.to_dict()
 
 
 @admin.register(TrainerConfig)

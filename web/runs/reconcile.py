@@ -111,10 +111,14 @@ def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
 def _announce(run_id: int) -> None:
     """After a final transition here: free the run's training state (nothing resumes it now) and send
     ``run_finished``."""
+    from web.runs.dbretry import retrying
     from web.runs.worker import discard_resume_state
 
     run = Run.objects.get(pk=run_id)
-    discard_resume_state(run)
+    try:  # storage that is down must not stop the pass: the file is orphaned, the other runs still recovered
+        retrying(lambda: discard_resume_state(run))
+    except Exception:
+        log.exception("run %s: could not delete its training state", run_id)
     for receiver, response in run_finished.send_robust(sender=Run, run=run):
         if isinstance(response, Exception):
             log.error("run_finished receiver %r failed for run %s: %r", receiver, run_id, response)

@@ -131,8 +131,8 @@ def delete_run(run: Run) -> None:
 
 
 def on_run_row_deleted(sender: object, instance: Run, **kwargs: Any) -> None:
-    """``post_delete`` of a Run, whatever deleted it (the delete button, the admin, a deleted user's or config's
-    cascade): once the deletion commits, remove its files (the public checkpoint and any training state), and send
+    """``post_delete`` of a Run, whatever deleted it (the delete button, the admin, a deleted user's cascade):
+    once the deletion commits, remove its files (the public checkpoint and any training state), and send
     ``run_deleted`` so the leaderboard recomputes the entry the run counted in. Before this receiver only the
     delete button did either, and an admin deletion left the boards counting runs that no longer existed."""
     for field in ("checkpoint", "resume_state"):

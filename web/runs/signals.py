@@ -4,7 +4,7 @@
 failed or cancelled) and the row is saved; the leaderboard connects to it to recompute its entries.
 
 ``run_deleted(sender=Run, run=run)`` is sent for every deleted run, whatever deleted it (the owner's delete button,
-the admin, the cascade of a deleted user or config; ``services.on_run_row_deleted``, a ``post_delete`` receiver); the
+the admin, the cascade of a deleted user; ``services.on_run_row_deleted``, a ``post_delete`` receiver); the
 instance keeps its ``config_id`` and ``environment_id``, so the leaderboard can recompute the entry it counted in.
 A receiver should defer its work to the commit: a cascade sends it once per run, inside the deleting transaction.
 """

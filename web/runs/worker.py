@@ -262,20 +262,38 @@ def _heartbeat_in_background(run: Run, every: float) -> Iterator[None]:
     def beat() -> None:
         try:
             while not stop.wait(every):
-                if not run.beat():  # no longer ours: nothing more to say
-                    return
-        except Exception:  # a heartbeat that fails must not fail the run; the reconciler's timeout is the backstop
-            log.warning("run %s: heartbeat thread failed", run.pk, exc_info=True)
+                try:
+                    if not run.beat():  # no longer ours: nothing more to say
+                        return
+                except Exception:  # a database outage: the next beat tries again, as the training loop's writes do
+                    log.warning("run %s: a heartbeat failed; trying again in %ss", run.pk, every, exc_info=True)
+                    _reset_broken_connection()
         finally:
             connection.close()  # this thread's own connection
 
     thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.pk}", daemon=True)
-    thread.start()
+    # The thread starts with the soft-time-limit signal blocked (a thread inherits its creator's mask): the kernel
+    # delivers a process signal to any thread that does not block it, and one taken by this thread while the main
+    # thread holds the signal in _database_section would raise there mid-write all the same.
+    with _soft_limit_signal_blocked():
+        thread.start()
     try:
         yield
     finally:
         stop.set()
         thread.join(timeout=30)
+
+
+@contextlib.contextmanager
+def _soft_limit_signal_blocked() -> Iterator[None]:
+    if SOFT_LIMIT_SIGNAL is None:
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {SOFT_LIMIT_SIGNAL})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def load_resume_state(run: Run) -> TrainingState | None:
@@ -336,14 +354,11 @@ def _database_section() -> Iterator[None]:
     use. Blocked, the signal stays pending and is delivered (and raised) the moment the section ends, between
     two queries. Only the main thread of a process can do this (prefork and solo pools run tasks there).
     """
-    if SOFT_LIMIT_SIGNAL is None or threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {SOFT_LIMIT_SIGNAL})
-    try:
+    with _soft_limit_signal_blocked():
         yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def _is_time_limit(exc: BaseException | None) -> bool:
