@@ -18,10 +18,11 @@ from tqdm import tqdm
 
 from trainer.checkpoint import CheckpointError, load_policy, save_checkpoint
 from trainer.config import ConfigError, TRPOConfig
+from trainer.envs import check_seed, make_env_check
 from trainer.evaluate import evaluate
 from trainer.render import record_gif
 from trainer.sb3_compat import action_dimensions, config_from_sb3
-from trainer.train import TrainingDiverged, steps_for_budget, train
+from trainer.train import TrainingDiverged, resolve_device, steps_for_budget, train
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,33 +71,62 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _json_arg(text: str, what: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"{what} is not valid JSON: {exc}") from exc
+
+
 def _load_config(args: argparse.Namespace) -> TRPOConfig:
-    data: dict[str, Any] = {}
+    data: Any = {}
     if args.config:
-        data = json.loads(args.config.read_text())
+        data = _json_arg(args.config.read_text(), f"config file {args.config}")
+        if not isinstance(data, dict):
+            raise ConfigError(str(args.config), "must hold a JSON object of TRPOConfig fields")
     for item in args.set:
-        key, _, value = item.partition("=")
-        data[key] = json.loads(value)
+        key, sep, value = item.partition("=")
+        if not sep or not key or not value:
+            raise ValueError(f"--set {item!r}: expected KEY=VALUE, e.g. --set max_kl=0.02")
+        try:
+            data[key] = json.loads(value)
+        except ValueError:
+            data[key] = value  # a bare word is a string: --set activation=relu
     return TRPOConfig.from_dict(data)
 
 
 def _train(args: argparse.Namespace) -> int:
+    # Everything a run needs is checked before anything is written: a mistyped id or flag must not leave a
+    # half-written directory, nor overwrite the files of an earlier run in it.
     config = _load_config(args)
-    env_kwargs = json.loads(args.env_kwargs)
+    env_kwargs = _json_arg(args.env_kwargs, "--env-kwargs")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be at least 1, got {args.steps}")
+    if args.eval_episodes < 1:
+        raise ValueError(f"--eval-episodes must be at least 1, got {args.eval_episodes}")
+    check_seed(args.seed, "--seed")
+    check_seed(args.eval_seed, "--eval-seed")
+    resolve_device(config.device)
+    make_env_check(args.env, env_kwargs)
+
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("eval.json", "checkpoint.safetensors"):  # an earlier run's results must not sit beside this one
+        (out / stale).unlink(missing_ok=True)
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))
     bar = tqdm(total=steps_for_budget(config, args.steps), unit="step", dynamic_ncols=True)
-    with (out / "metrics.jsonl").open("w") as metrics_file:
+    try:
+        with (out / "metrics.jsonl").open("w") as metrics_file:
 
-        def on_update(m: dict[str, float | None]) -> None:
-            metrics_file.write(json.dumps(m) + "\n")
-            bar.update(int(m["time/steps"] or 0) - bar.n)
-            ret = m["rollout/ep_return_mean"]
-            bar.set_postfix(sps=f"{m['time/steps_per_s']:.0f}", ret="-" if ret is None else f"{ret:.1f}")
+            def on_update(m: dict[str, float | None]) -> None:
+                metrics_file.write(json.dumps(m) + "\n")
+                bar.update(int(m["time/steps"] or 0) - bar.n)
+                ret = m["rollout/ep_return_mean"]
+                bar.set_postfix(sps=f"{m['time/steps_per_s']:.0f}", ret="-" if ret is None else f"{ret:.1f}")
 
-        result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update)
-    bar.close()
+            result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update)
+    finally:
+        bar.close()
     ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
     summary = {
         "eval_return_mean": ev.mean,
@@ -134,15 +164,17 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _from_sb3(args: argparse.Namespace) -> int:
-    hyperparams = json.loads(args.hyperparams.read_text())
+    hyperparams = _json_arg(args.hyperparams.read_text(), str(args.hyperparams))
     if not isinstance(hyperparams, dict):
         raise ConfigError(str(args.hyperparams), "must hold a JSON object of sb3-contrib settings")
-    k = action_dimensions(args.env, json.loads(args.env_kwargs))
+    k = action_dimensions(args.env, _json_arg(args.env_kwargs, "--env-kwargs"))
     print(json.dumps(config_from_sb3(hyperparams, k).to_dict(), indent=2))
     return 0
 
 
 def _play(args: argparse.Namespace) -> int:
+    if args.gif.suffix.lower() != ".gif":
+        raise ValueError(f"--gif must name a .gif file, got {args.gif}")
     policy = load_policy(args.checkpoint)
     frames = record_gif(
         policy,

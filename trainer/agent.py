@@ -66,6 +66,11 @@ class Policy:
         Box actions are clipped to the action bounds, as the environment would.
         """
         obs = np.asarray(obs, dtype=np.float64)
+        if obs.ndim not in (1, 2) or obs.shape[-1] != self.space.obs_dim:
+            n = self.space.obs_dim
+            raise ValueError(f"expected an observation of shape ({n},) or a batch (N, {n}), got shape {obs.shape}")
+        if not np.isfinite(obs).all():
+            raise ValueError("the observation contains NaN or infinity")
         single = obs.ndim == 1
         batch = obs[None] if single else obs
         if not deterministic and rng is None:

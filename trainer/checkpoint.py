@@ -18,7 +18,7 @@ import safetensors.torch
 import torch
 
 from trainer.agent import Agent, Policy
-from trainer.config import TRPOConfig
+from trainer.config import ConfigError, TRPOConfig
 from trainer.envs import SpaceInfo
 from trainer.policies import NumpyActor
 
@@ -74,33 +74,93 @@ def save_checkpoint(agent: Agent, path: str | os.PathLike[str], **kwargs: Any) -
     """Write :func:`checkpoint_bytes` to ``path`` (keyword arguments as there)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(checkpoint_bytes(agent, **kwargs))
+    # Written beside the target and renamed over it: an interrupted save leaves the old file or none, never a
+    # truncated one.
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        partial.write_bytes(checkpoint_bytes(agent, **kwargs))
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
     return path
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
     """The JSON description stored in a checkpoint (config, env, spaces, versions, summary)."""
     _refuse_non_safetensors(Path(path))
-    with safetensors.safe_open(str(path), framework="pt") as f:
-        raw = (f.metadata() or {}).get(_META_KEY)
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(_META_KEY)
+    except Exception as exc:  # SafetensorError (truncated, bad header) is not a ValueError
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}") from exc
     if raw is None:
         raise CheckpointError(f"{path} is a safetensors file but not a Trustboard checkpoint")
-    info = json.loads(raw)
+    try:
+        info = json.loads(raw)
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: the checkpoint's description is not valid JSON: {exc}") from exc
+    if not isinstance(info, dict):
+        raise CheckpointError(f"{path}: the checkpoint's description must be a JSON object")
     if info.get("format") != FORMAT:
         raise CheckpointError(f"{path} has format {info.get('format')!r}; this trainer reads {FORMAT!r}")
+    _check_description(info, path)
     return info
+
+
+# The description's fields a loader relies on, with their JSON types; "space" is checked by SpaceInfo.from_dict.
+_DESCRIPTION_TYPES: dict[str, type] = {"env_id": str, "env_kwargs": dict, "config": dict, "space": dict}
+
+
+def _check_description(info: dict[str, Any], path: str | os.PathLike[str]) -> None:
+    for name, kind in _DESCRIPTION_TYPES.items():
+        if not isinstance(info.get(name), kind):
+            raise CheckpointError(f"{path}: the checkpoint's description lacks {name!r} (a JSON {kind.__name__})")
+    try:
+        SpaceInfo.from_dict(info["space"])
+    except ValueError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
 
 
 def load_agent(path: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
     """Rebuild the full agent (policy, value function, observation statistics) on CPU, and its metadata."""
     info = read_metadata(path)
-    config = TRPOConfig.from_dict({**info["config"], "device": "cpu"})
+    try:
+        config = TRPOConfig.from_dict({**info["config"], "device": "cpu"})
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: the checkpoint's config: {exc}") from exc
     agent = Agent.build(config, SpaceInfo.from_dict(info["space"]))
-    tensors = safetensors.torch.load_file(str(path), device="cpu")
+    try:
+        tensors = safetensors.torch.load_file(str(path), device="cpu")
+    except Exception as exc:  # SafetensorError, as in read_metadata
+        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}") from exc
+    expected = _tensors(agent)
+    _check_tensors(tensors, expected, path)
     agent.actor.load_state_dict(_prefixed(tensors, "actor."))
     agent.critic.load_state_dict(_prefixed(tensors, "critic."))
     agent.normalizer.load_state({k: v.numpy() for k, v in _prefixed(tensors, "obs_norm.").items()})
     return agent, info
+
+
+def _check_tensors(
+    found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: str | os.PathLike[str]
+) -> None:
+    """The file's tensors must be exactly those the recorded config and spaces build, shape for shape: an edited
+    description or a file spliced from two checkpoints is refused here, in one line, instead of failing in a
+    matrix product (or broadcasting silently) when the policy acts."""
+    missing, extra = sorted(set(expected) - set(found)), sorted(set(found) - set(expected))
+    if missing or extra:
+        raise CheckpointError(
+            f"{path}: its tensors do not match its description (missing: {', '.join(missing) or 'none'}; "
+            f"unexpected: {', '.join(extra) or 'none'})"
+        )
+    for name, want in expected.items():
+        got = found[name]
+        if got.shape != want.shape or not torch.isfinite(got).all():
+            shape = "non-finite values" if got.shape == want.shape else f"shape {tuple(got.shape)}"
+            raise CheckpointError(
+                f"{path}: tensor {name} has {shape}, but its description needs shape {tuple(want.shape)} of finite "
+                "values"
+            )
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:

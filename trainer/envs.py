@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.vector import AutoresetMode
 
+T = TypeVar("T")
+
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9_./-]{1,120}$")
 MAX_KWARGS_BYTES = 4096
+# Keyword arguments the trainer sets itself: ``render_mode`` is "rgb_array" for a GIF and unset otherwise (a
+# "human" window on a worker, or a second render_mode when playing a checkpoint, would fail far from the input).
+RESERVED_KWARGS = ("render_mode",)
 
 
 @dataclass(frozen=True)
@@ -39,15 +45,46 @@ class SpaceInfo:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> SpaceInfo:
-        low, high = d.get("act_low"), d.get("act_high")
+    def from_dict(cls, d: Any) -> SpaceInfo:
+        """Read :meth:`to_dict`'s output back, strictly: it comes from a file anyone may have edited, and a wrong
+        type here (``"false"`` read as True, bounds of another length) would only fail, or not, far later."""
+        if not isinstance(d, dict):
+            raise ValueError("space must be a JSON object")
+        for name in ("obs_dim", "act_dim"):
+            if type(d.get(name)) is not int or not 1 <= d[name] <= 1_000_000:
+                raise ValueError(f"space.{name} must be an integer from 1 to 1,000,000, got {d.get(name)!r}")
+        if type(d.get("discrete")) is not bool:
+            raise ValueError(f"space.discrete must be true or false, got {d.get('discrete')!r}")
+        bounds = {name: d.get(name) for name in ("act_low", "act_high")}
+        if d["discrete"]:
+            if any(v is not None for v in bounds.values()):
+                raise ValueError("space.act_low and space.act_high must be null for a discrete action space")
+            return cls(obs_dim=d["obs_dim"], discrete=True, act_dim=d["act_dim"])
+        for name, values in bounds.items():
+            if (
+                not isinstance(values, list)
+                or len(values) != d["act_dim"]
+                or not all(type(v) in (int, float) for v in values)
+            ):
+                raise ValueError(f"space.{name} must be a list of {d['act_dim']} numbers (one per action dimension)")
         return cls(
-            obs_dim=int(d["obs_dim"]),
-            discrete=bool(d["discrete"]),
-            act_dim=int(d["act_dim"]),
-            act_low=tuple(low) if low is not None else None,
-            act_high=tuple(high) if high is not None else None,
+            obs_dim=d["obs_dim"],
+            discrete=False,
+            act_dim=d["act_dim"],
+            act_low=tuple(float(v) for v in bounds["act_low"]),  # type: ignore[union-attr]
+            act_high=tuple(float(v) for v in bounds["act_high"]),  # type: ignore[union-attr]
         )
+
+
+# Seeds go to gymnasium's reset (non-negative), NumPy and torch.manual_seed (at most 64 bits); evaluation adds the
+# episode index to its seed. 2**32 - 1 leaves room for all of them.
+MAX_SEED = 2**32 - 1
+
+
+def check_seed(seed: int, what: str = "seed") -> None:
+    """A seed every library here accepts; ValueError naming ``what`` otherwise."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"{what} must be an integer from 0 to {MAX_SEED:,}, got {seed!r}")
 
 
 def validate_env_id(env_id: str) -> None:
@@ -64,6 +101,9 @@ def validate_env_kwargs(env_kwargs: Any) -> dict[str, Any]:
         return {}
     if not isinstance(env_kwargs, dict):
         raise ValueError("environment kwargs must be a JSON object")
+    reserved = sorted(set(env_kwargs) & set(RESERVED_KWARGS))
+    if reserved:
+        raise ValueError(f"environment kwargs must not set {', '.join(reserved)}: the trainer sets it itself")
     try:
         encoded = json.dumps(env_kwargs, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -77,7 +117,16 @@ def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, **extra: Any
     """One validated environment (used by evaluation and rendering)."""
     validate_env_id(env_id)
     kwargs = validate_env_kwargs(env_kwargs)
-    return gym.make(env_id, **kwargs, **extra)
+    return _built(env_id, lambda: gym.make(env_id, **kwargs, **extra))
+
+
+def _built(env_id: str, build: Callable[[], T]) -> T:
+    """``build()``, with the many exception types gymnasium raises for bad kwargs or a missing dependency (TypeError,
+    DependencyNotInstalled, ...) turned into one ValueError that names the environment."""
+    try:
+        return build()
+    except Exception as exc:
+        raise ValueError(f"gymnasium could not build {env_id} with these kwargs: {exc}") from exc
 
 
 def make_vector_env(
@@ -91,12 +140,15 @@ def make_vector_env(
     """
     validate_env_id(env_id)
     kwargs = validate_env_kwargs(env_kwargs)
-    return gym.make_vec(
+    return _built(
         env_id,
-        num_envs=n_envs,
-        vectorization_mode=mode,
-        vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
-        **kwargs,
+        lambda: gym.make_vec(
+            env_id,
+            num_envs=n_envs,
+            vectorization_mode=mode,
+            vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP},
+            **kwargs,
+        ),
     )
 
 
@@ -108,6 +160,9 @@ def space_info(observation_space: gym.Space, action_space: gym.Space) -> SpaceIn
     if isinstance(action_space, gym.spaces.Discrete):
         return SpaceInfo(obs_dim=obs_dim, discrete=True, act_dim=int(action_space.n))
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+            # Actions are clipped to the bounds, and a checkpoint records them as JSON numbers.
+            raise ValueError(f"action space bounds must be finite, got {action_space}")
         return SpaceInfo(
             obs_dim=obs_dim,
             discrete=False,
@@ -118,19 +173,9 @@ def space_info(observation_space: gym.Space, action_space: gym.Space) -> SpaceIn
     raise ValueError(f"action space must be Discrete or a flat Box, got {action_space}")
 
 
-def _make_env_for_user(env_id: str, env_kwargs: dict[str, Any] | None) -> gym.Env:
-    """make_env, with gymnasium's many exception types for bad kwargs turned into one ValueError a user can read."""
-    validate_env_id(env_id)
-    kwargs = validate_env_kwargs(env_kwargs)
-    try:
-        return gym.make(env_id, **kwargs)
-    except Exception as exc:  # gymnasium raises many types for bad kwargs
-        raise ValueError(f"gymnasium could not build {env_id} with these kwargs: {exc}") from exc
-
-
 def env_space_info(env_id: str, env_kwargs: dict[str, Any] | None = None) -> SpaceInfo:
     """The spaces of an environment, checked as ``space_info`` does; ValueError with a readable message otherwise."""
-    env = _make_env_for_user(env_id, env_kwargs)
+    env = make_env(env_id, env_kwargs)
     try:
         return space_info(env.observation_space, env.action_space)
     finally:
@@ -142,12 +187,25 @@ def make_env_check(env_id: str, env_kwargs: dict[str, Any] | None = None) -> dic
 
     Raises ValueError with a message a user can act on when gymnasium refuses the id or the kwargs.
     """
-    env = _make_env_for_user(env_id, env_kwargs)
+    env = make_env(env_id, env_kwargs)
     try:
         space_info(env.observation_space, env.action_space)
         obs, _ = env.reset(seed=0)
         if not np.all(np.isfinite(obs)):
             raise ValueError(f"{env_id} returned a non-finite first observation")
+        env.action_space.seed(0)
+        try:  # some kwargs are only used, and fail, in step() (Pendulum's g="abc")
+            env.step(env.action_space.sample())
+        except Exception as exc:
+            raise ValueError(f"{env_id} could not take a step with these kwargs: {exc}") from exc
         return {"observation_space": str(env.observation_space), "action_space": str(env.action_space)}
     finally:
         env.close()
+
+
+def check_policy_fits(space: SpaceInfo, env: gym.Env, env_id: str) -> None:
+    """Refuse to play a policy on an environment whose spaces differ from the ones it was trained on (a checkpoint
+    whose env id was edited, say): it would fail in a matrix product, or act on the wrong inputs."""
+    found = space_info(env.observation_space, env.action_space)
+    if found != space:
+        raise ValueError(f"this policy was trained on spaces {space.to_dict()}, but {env_id} has {found.to_dict()}")

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from trainer.agent import Agent, Policy
-from trainer.envs import make_env
+from trainer.envs import check_policy_fits, check_seed, make_env
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ def evaluate(
     """
     if episodes < 1:
         raise ValueError("episodes must be at least 1")
+    check_seed(seed, "the evaluation seed")
     if isinstance(policy, Agent):
         policy = policy.policy()
     rng = np.random.default_rng(seed)
@@ -50,6 +51,7 @@ def evaluate(
     returns: list[float] = []
     lengths: list[int] = []
     try:
+        check_policy_fits(policy.space, env, env_id)
         for i in range(episodes):
             obs, _ = env.reset(seed=seed + i)
             total, length, done = 0.0, 0, False

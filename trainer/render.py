@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from trainer.agent import Policy
-from trainer.envs import make_env
+from trainer.envs import check_policy_fits, check_seed, make_env
 
 
 def record_gif(
@@ -24,6 +24,7 @@ def record_gif(
     fps: int = 30,
 ) -> int:
     """Play one deterministic episode and save its frames to ``path``; return the number of frames."""
+    check_seed(seed, "the seed")
     env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     frames: list[Image.Image] = []
 
@@ -34,6 +35,7 @@ def record_gif(
         return Image.fromarray(pixels)
 
     try:
+        check_policy_fits(policy.space, env, env_id)
         obs, _ = env.reset(seed=seed)
         frames.append(frame())
         for _ in range(max_steps):

@@ -17,7 +17,7 @@ import torch
 
 from trainer.agent import Agent, initial_count, to_tensor
 from trainer.config import TRPOConfig
-from trainer.envs import make_vector_env, space_info
+from trainer.envs import check_seed, make_vector_env, space_info
 from trainer.normalizer import ReturnScaler
 from trainer.rollout import RolloutCollector, compute_gae
 from trainer.state import TrainingState, capture, restore, segment_seed
@@ -126,6 +126,9 @@ def train(
     seed at each segment start) and ``on_checkpoint`` receives a :class:`TrainingState` after each segment;
     ``train(..., resume=state)`` continues from one and ends exactly as the uninterrupted run would.
     """
+    check_seed(seed)
+    if isinstance(total_steps, bool) or not isinstance(total_steps, int | np.integer) or total_steps < 1:
+        raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
     if resume is not None:
         if checkpoint_every not in (None, resume.checkpoint_every) or resume.seed != seed:
             raise ValueError("resume with the seed and checkpoint_every the state was saved with")

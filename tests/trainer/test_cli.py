@@ -96,3 +96,61 @@ def test_it_translates_an_sb3_contrib_entry_and_reports_bad_ones_without_a_trace
     assert (
         unknown_env.returncode == 2 and "NoSuchEnv-v0" in unknown_env.stderr and "Traceback" not in unknown_env.stderr
     )
+
+
+TINY_FLAGS = ["--set", "n_envs=1", "--set", "n_steps=64", "--set", "value_minibatch_size=32", "--eval-episodes", "1"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "NoSuchEnv-v0"], "not registered"),
+        (["--env", "CartPole-v1", "--env-kwargs", '{"foo": 1}'], "could not build CartPole-v1"),
+        (["--env", "CartPole-v1", "--env-kwargs", "{bad"], "--env-kwargs is not valid JSON"),
+        (["--env", "CartPole-v1", "--env-kwargs", '{"render_mode": "human"}'], "must not set render_mode"),
+        (["--env", "CartPole-v1", "--steps", "0"], "--steps must be at least 1"),
+        (["--env", "CartPole-v1", "--eval-episodes", "0"], "--eval-episodes must be at least 1"),
+        (["--env", "CartPole-v1", "--seed", "-1"], "--seed must be an integer from 0"),
+        (["--env", "CartPole-v1", "--eval-seed", str(2**70)], "--eval-seed must be an integer from 0"),
+        (["--env", "CartPole-v1", "--set", 'device="cuda"'], "CUDA is not available"),
+        (["--env", "CartPole-v1", "--set", "n_steps"], "expected KEY=VALUE"),
+    ],
+)
+def test_a_train_that_cannot_run_changes_nothing_on_disk(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    """Everything is checked before the first write: a typo must not empty an earlier run's metrics."""
+    if "cuda" in " ".join(args):
+        import torch
+
+        if torch.cuda.is_available():
+            pytest.skip("this machine has CUDA, so device cuda is no error here")
+    out = tmp_path / "earlier-run"
+    out.mkdir()
+    earlier = {"config.json": '{"n_steps": 64}', "metrics.jsonl": '{"time/steps": 64}\n', "eval.json": "{}"}
+    for name, text in earlier.items():
+        (out / name).write_text(text)
+    # The flags under test come last, so that they override the tiny defaults.
+    code = main(["train", "--steps", "64", *TINY_FLAGS, *args, "--out", str(out)])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert {p.name: p.read_text() for p in out.iterdir()} == earlier
+
+
+def test_a_new_run_replaces_an_earlier_runs_results_and_takes_bare_words(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "eval.json").write_text('{"stale": true}')
+    assert main(["train", "--env", "CartPole-v1", "--steps", "64", *TINY_FLAGS, "--set", "activation=relu",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert json.loads((out / "config.json").read_text())["activation"] == "relu"
+    assert "stale" not in json.loads((out / "eval.json").read_text())
+
+
+def test_play_refuses_a_bad_seed_and_a_file_that_is_no_gif(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--steps", "64", *TINY_FLAGS, "--out", str(out)]) == 0
+    ckpt = str(out / "checkpoint.safetensors")
+    assert main(["play", ckpt, "--gif", str(tmp_path / "a.png")]) == 2
+    assert "--gif must name a .gif file" in capsys.readouterr().err
+    assert main(["play", ckpt, "--gif", str(tmp_path / "a.gif"), "--seed", "-1"]) == 2
+    assert "seed must be an integer from 0" in capsys.readouterr().err
+    assert not (tmp_path / "a.gif").exists() and not (tmp_path / "a.png").exists()

@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from trainer import make_env_check
+from trainer import TRPOConfig, make_env_check, train
+from trainer.envs import make_env, make_vector_env
 
 
 def test_it_describes_a_registered_env() -> None:
@@ -21,6 +22,7 @@ def test_it_describes_a_registered_env() -> None:
         ("CartPole-v1", [1, 2], "JSON object"),
         ("CartPole-v1", {"x": "a" * 5000}, "at most"),
         ("Blackjack-v1", {}, "observation space must be a flat Box"),
+        ("CartPole-v1", {"render_mode": "human"}, "must not set render_mode"),
     ],
 )
 def test_it_refuses_what_it_cannot_train(env_id: str, kwargs: object, message: str) -> None:
@@ -31,3 +33,29 @@ def test_it_refuses_what_it_cannot_train(env_id: str, kwargs: object, message: s
 def test_it_accepts_valid_kwargs() -> None:
     spaces = make_env_check("Pendulum-v1", {"g": 9.81})
     assert spaces["action_space"].startswith("Box")
+
+
+def test_every_builder_names_the_environment_when_gymnasium_refuses_its_kwargs() -> None:
+    """Training, evaluation and rendering build environments too: a bad kwarg is a ValueError there as well, not
+    gymnasium's TypeError (a traceback from the command line)."""
+    kwargs = {"no_such_kwarg": 1}
+    with pytest.raises(ValueError, match="could not build CartPole-v1"):
+        make_env("CartPole-v1", kwargs)
+    with pytest.raises(ValueError, match="could not build CartPole-v1"):
+        make_vector_env("CartPole-v1", kwargs, 2)
+    with pytest.raises(ValueError, match="could not build CartPole-v1"):
+        train(TRPOConfig(n_envs=1, n_steps=64, value_minibatch_size=32), "CartPole-v1", kwargs, total_steps=64)
+
+
+def test_the_check_takes_a_step_because_some_kwargs_fail_only_there() -> None:
+    with pytest.raises(ValueError, match="Pendulum-v1 could not take a step with these kwargs"):
+        make_env_check("Pendulum-v1", {"g": "abc"})
+
+
+@pytest.mark.parametrize(
+    ("seed", "steps", "message"),
+    [(-1, 64, "seed must be an integer from 0"), (2**40, 64, "seed must be"), (0, 0, "total_steps must be a positive")],
+)
+def test_train_refuses_a_seed_or_budget_out_of_range(seed: int, steps: int, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        train(TRPOConfig(n_envs=1, n_steps=64, value_minibatch_size=32), "CartPole-v1", total_steps=steps, seed=seed)
