@@ -16,7 +16,7 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from leaderboard import boards
 from leaderboard.pagecache import digest
@@ -136,36 +136,36 @@ def run_json(row: dict[str, Any], request: HttpRequest) -> dict[str, Any]:
     return data
 
 
-@require_GET
+@require_safe
 def index(request: HttpRequest) -> JsonResponse:
     names = ["environments", "configs", "runs", "leaderboards"]
     return JsonResponse({n: request.build_absolute_uri(reverse(f"api:{n}")) for n in names})
 
 
-@require_GET
+@require_safe
 def environments(request: HttpRequest) -> JsonResponse:
     return paginate(request, Environment.objects.order_by("slug"), environment_json)
 
 
-@require_GET
+@require_safe
 def environment_detail(request: HttpRequest, slug: str) -> JsonResponse:
     env = Environment.objects.filter(slug=slug).first()
     return JsonResponse(environment_json(env)) if env else _error(404, f"no environment {slug!r}")
 
 
-@require_GET
+@require_safe
 def configs(request: HttpRequest) -> JsonResponse:
     qs = TrainerConfig.objects.select_related("owner").order_by("pk")
     return paginate(request, qs, config_json)
 
 
-@require_GET
+@require_safe
 def config_detail(request: HttpRequest, pk: int) -> JsonResponse:
     cfg = TrainerConfig.objects.select_related("owner").filter(pk=pk).first()
     return JsonResponse(config_json(cfg)) if cfg else _error(404, f"no config {pk}")
 
 
-@require_GET
+@require_safe
 def runs(request: HttpRequest) -> JsonResponse:
     """Runs, newest first; filter with ``?environment=<slug>``, ``?config=<id>``, ``?status=<status>``."""
     qs = Run.objects.order_by("-pk").values(*RUN_VALUES)
@@ -189,7 +189,7 @@ def runs(request: HttpRequest) -> JsonResponse:
     return paginate(request, qs, lambda r: run_json(r, request), count_key=count_key)
 
 
-@require_GET
+@require_safe
 def run_detail(request: HttpRequest, pk: int) -> JsonResponse:
     """One run with its per-update metrics (``metrics``: list of ``{update, steps, metrics}``).
 
@@ -212,8 +212,33 @@ def run_detail(request: HttpRequest, pk: int) -> JsonResponse:
     return JsonResponse({**run_json(run, request), "metrics": updates, "metrics_next": next_url})
 
 
-def _cached(request: HttpRequest, board_key: str, build: Callable[[], JsonResponse]) -> HttpResponse:
-    """A leaderboard answer, cached per board version and full URL (links in it are absolute)."""
+# The query parameters a board answer depends on.
+BOARD_PARAMS = ("sort", "page", "page_size")
+
+
+def _canonical_query(request: HttpRequest, columns: list[boards.Column]) -> bool:
+    """Whether the query holds only BOARD_PARAMS, each once and in its one spelling (a known sort key, integers
+    without padding). Only such answers are cached: keyed on any URL, ``?junk=<random>`` stored a copy of the
+    board per request in the shared cache."""
+    if any(name not in BOARD_PARAMS or len(request.GET.getlist(name)) != 1 for name in request.GET):
+        return False
+    sort = request.GET.get("sort")
+    if sort is not None and sort.lstrip("-") not in {c.key for c in columns}:
+        return False
+    return all(
+        (value := request.GET.get(name)) is None
+        or (value.isascii() and value.isdigit() and len(value) <= 9 and (value == "0" or value[0] != "0"))
+        for name in ("page", "page_size")
+    )
+
+
+def _cached(
+    request: HttpRequest, board_key: str, columns: list[boards.Column], build: Callable[[], JsonResponse]
+) -> HttpResponse:
+    """A leaderboard answer, cached per board version and full URL (links in it are absolute) when the query is
+    canonical; any other query is answered without the cache."""
+    if not _canonical_query(request, columns):
+        return build()
     key = f"lb:api:{boards.version(board_key)}:{digest(request.build_absolute_uri())}"
     hit = cache.get(key)
     if hit is not None:
@@ -224,7 +249,7 @@ def _cached(request: HttpRequest, board_key: str, build: Callable[[], JsonRespon
     return response
 
 
-@require_GET
+@require_safe
 def leaderboards(request: HttpRequest) -> HttpResponse:
     """The overall board, sorted with ``?sort=`` as on the page."""
 
@@ -232,10 +257,10 @@ def leaderboards(request: HttpRequest) -> HttpResponse:
         qs, _, _ = boards.overall_entries(request.GET.get("sort"))
         return paginate(request, qs, boards.overall_row)
 
-    return _cached(request, "overall", build)
+    return _cached(request, "overall", boards.OVERALL_COLUMNS, build)
 
 
-@require_GET
+@require_safe
 def leaderboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """An environment's board, sorted with ``?sort=`` as on the page."""
     env = Environment.objects.filter(slug=slug).only("pk", "slug").first()
@@ -246,4 +271,4 @@ def leaderboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
         qs, _, _ = boards.environment_entries(env.pk, request.GET.get("sort"))
         return paginate(request, qs, lambda e: boards.entry_row(e, env.slug))
 
-    return _cached(request, f"env-{env.pk}", build)
+    return _cached(request, f"env-{env.pk}", boards.ENTRY_COLUMNS, build)

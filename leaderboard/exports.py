@@ -30,12 +30,22 @@ EXPORTED_ENV_FIELDS = (
 )  # fmt: skip
 
 
+# A text cell starting with one of these is a formula to a spreadsheet (OWASP's "CSV injection"): a config named
+# "=HYPERLINK(...)" would run in the reader's spreadsheet. Such cells get a leading apostrophe, which spreadsheets
+# show as text. Numbers stay numbers: -156.1 is written by csv from a float, not from a string.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_safe(value: Any) -> Any:
+    return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+
 def _serialise(fmt: str, keys: list[str], rows: list[dict[str, Any]], meta: dict[str, Any]) -> bytes:
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.DictWriter(out, fieldnames=keys)
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: _csv_safe(v) for k, v in row.items()} for row in rows)
         return out.getvalue().encode()
     return json.dumps({**meta, "entries": rows}, indent=1).encode()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+import web.converters  # noqa: F401  (registers <id:...>)
 from leaderboard import exports, views
 
 app_name = "leaderboard"
@@ -12,6 +13,6 @@ urlpatterns = [
     path("boards/overall.<str:fmt>", exports.overall_export, name="overall_export"),
     path("boards/<slug:slug>/", views.environment_board, name="environment"),
     path("boards/<slug:slug>/export.<str:fmt>", exports.environment_export, name="environment_export"),
-    path("boards/<slug:slug>/entries/<int:config_id>/", views.entry_detail, name="entry"),
-    path("boards/<slug:slug>/entries/<int:config_id>/reproduce/", views.reproduce, name="reproduce"),
+    path("boards/<slug:slug>/entries/<id:config_id>/", views.entry_detail, name="entry"),
+    path("boards/<slug:slug>/entries/<id:config_id>/reproduce/", views.reproduce, name="reproduce"),
 ]

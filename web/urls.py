@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -19,7 +18,5 @@ urlpatterns = [
     path("", include("leaderboard.urls")),
 ]
 
-if settings.DEBUG:
-    from django.conf.urls.static import static
-
-    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+# MEDIA_ROOT is never served, not even with DEBUG: it holds resume states (torch files of training in progress)
+# besides checkpoints, and checkpoints download through runs:checkpoint, which checks the run.

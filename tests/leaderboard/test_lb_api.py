@@ -112,3 +112,21 @@ def test_it_runs_a_bounded_number_of_queries(client, board, make_config, make_ru
         client.get(url)
     with django_assert_max_num_queries(3):  # leaderboards are then served from the cache
         client.get(url)
+
+
+def test_only_canonical_board_queries_are_cached(client, board) -> None:
+    """Keyed on the whole URL, ?junk=<random> stored a copy of the board per request in the shared cache."""
+    from django.core.cache import cache
+
+    def board_keys() -> int:
+        return sum(1 for k in cache._cache if ":lb:api:" in k)  # LocMemCache in tests
+
+    cache.clear()
+    for i in range(5):
+        assert client.get("/api/leaderboards/cartpole/", {"junk": str(i)}).status_code == 200
+        assert client.get("/api/leaderboards/cartpole/", {"sort": f"x{i}"}).status_code == 200
+        assert client.get("/api/leaderboards/cartpole/", {"page": f"0{1}", "page_size": "2"}).status_code == 200
+    assert board_keys() == 0
+    a = client.get("/api/leaderboards/cartpole/", {"sort": "-seeds", "page_size": "2"}).json()
+    b = client.get("/api/leaderboards/cartpole/", {"sort": "-seeds", "page_size": "2"}).json()
+    assert a == b and board_keys() == 1

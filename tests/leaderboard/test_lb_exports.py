@@ -107,3 +107,17 @@ def test_exports_run_a_bounded_number_of_queries_whatever_the_board_size(client,
     large = count_queries()
     assert all(n <= 4 for n in large.values()), large
     assert all(large[k] <= small[k] for k in small), (small, large)  # no query per entry
+
+
+def test_a_csv_export_writes_formula_like_names_as_text(client, make_env, make_config, make_runs) -> None:
+    """A name a spreadsheet would run as a formula (CSV injection) gets a leading apostrophe; numbers stay numbers."""
+    from leaderboard import services
+
+    env = make_env(slug="neg", random_return=-500.0, reference_return=-100.0, min_seeds=1)
+    evil = make_config(name="=HYPERLINK(x)")
+    make_runs(evil, env, [-300.0])
+    services.recompute_all()
+    response = client.get(reverse("leaderboard:environment_export", args=["neg", "csv"]))
+    (row,) = list(csv.DictReader(io.StringIO(response.content.decode())))
+    assert row["config"] == "'=HYPERLINK(x) v1"
+    assert row["score_mean"] == "-300.0", "a negative number is no formula"

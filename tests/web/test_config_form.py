@@ -101,6 +101,18 @@ def test_it_makes_a_new_version_when_the_config_has_runs(signed_in: Client, make
     assert Run.objects.get().config == old
 
 
+def test_the_same_edit_sent_twice_makes_one_new_version(signed_in: Client, make_run: Any) -> None:
+    """A double click on Save, or a resubmitted form, on a used config: one v2, not a v2 and an identical v3."""
+    old = make_run().config
+    url = reverse("catalog:config_edit", args=[old.pk])
+    first = signed_in.post(url, config_form_data(max_kl="0.05", description="wider"))
+    second = signed_in.post(url, config_form_data(max_kl="0.05", description="wider"))
+    new = TrainerConfig.objects.exclude(pk=old.pk).get()
+    assert first.url == second.url == new.get_absolute_url() and new.version == 2
+    other = signed_in.post(url, config_form_data(max_kl="0.06", description="wider"))  # another edit: v3
+    assert TrainerConfig.objects.filter(name=old.name).count() == 3 and other.url != new.get_absolute_url()
+
+
 def test_it_lets_only_the_owner_edit(client: Client, other_user: User, tiny_config: TrainerConfig) -> None:
     client.force_login(other_user)
     url = reverse("catalog:config_edit", args=[tiny_config.pk])

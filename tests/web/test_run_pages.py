@@ -72,3 +72,56 @@ def test_it_pages_long_runs_so_the_page_fetches_the_rest(client: Client, make_ru
     assert '"more": true' in html and '"last_update": 2000' in html
     rest = client.get(reverse("runs:status", args=[run.pk]), {"after": 2000}).json()["metrics"]
     assert [row["update"] for row in rest] == [2001, 2002, 2003, 2004, 2005]
+
+
+def test_a_checkpoint_lost_from_storage_is_a_404_not_a_500(client: Client, make_run: Any) -> None:
+    run = make_run(status="succeeded")
+    run.checkpoint.name = "checkpoints/lost/run-gone.safetensors"  # recorded, but no such file in storage
+    run.save(update_fields=["checkpoint"])
+    response = client.get(reverse("runs:checkpoint", args=[run.pk]))
+    assert response.status_code == 404
+
+
+def test_json_and_downloads_answer_head_as_link_checkers_send_it(client: Client, make_run: Any) -> None:
+    run = make_run()
+    for url in (reverse("runs:status", args=[run.pk]), "/api/", f"/api/runs/{run.pk}/"):
+        response = client.head(url)
+        assert response.status_code == 200, url
+        assert response.content == b"", url
+
+
+def test_ids_too_long_for_the_database_are_a_404(client: Client, make_run: Any) -> None:
+    """A foreign-key lookup with 2**63 raised OverflowError in the driver (a 500); <id:...> stops it at the URL."""
+    run = make_run()
+    slug = run.environment.slug
+    for url in (
+        f"/boards/{slug}/entries/{2**63}/",
+        f"/boards/{slug}/entries/{10**30}/",
+        f"/runs/{2**63}/",
+        f"/configs/{2**64}/",
+        f"/api/runs/{2**63}/",
+    ):
+        assert client.get(url).status_code == 404, url
+
+
+def test_media_files_are_not_served_even_in_debug(client: Client, settings: Any, tmp_path: Any) -> None:
+    """MEDIA_ROOT holds resume states besides checkpoints; downloads go through runs:checkpoint only."""
+    import importlib
+
+    from django.urls import clear_url_caches
+
+    import web.urls
+
+    state = tmp_path / "resume" / "run-1" / "state.pt"
+    state.parent.mkdir(parents=True)
+    state.write_bytes(b"torch state")
+    settings.MEDIA_ROOT = str(tmp_path)
+    settings.DEBUG = True  # the URL conf is read again under DEBUG, as a local server starts
+    try:
+        importlib.reload(web.urls)
+        clear_url_caches()
+        assert client.get("/media/resume/run-1/state.pt").status_code == 404
+    finally:
+        settings.DEBUG = False
+        importlib.reload(web.urls)
+        clear_url_caches()

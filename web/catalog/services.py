@@ -23,6 +23,11 @@ def edit_config(config: TrainerConfig, description: str, params: dict[str, Any])
         locked.description, locked.params = description, params
         locked.save(update_fields=["description", "params"])
         return locked
+    # The same edit sent twice (a double click, a resubmitted form) is one new version, not two identical ones: the
+    # row lock above makes the second wait for the first and find its version here.
+    for child in locked.children.filter(owner=locked.owner, description=description).order_by("version"):
+        if child.params == params:
+            return child
     return TrainerConfig.objects.create(
         owner=locked.owner,
         name=locked.name,

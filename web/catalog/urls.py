@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
+import web.converters  # noqa: F401  (registers <id:...>)
 from web.catalog import views
 
 app_name = "catalog"
@@ -12,7 +13,7 @@ urlpatterns = [
     path("configs/", views.config_list, name="configs"),
     path("configs/new/", views.config_create, name="config_create"),
     path("configs/import/", views.config_import, name="config_import"),
-    path("configs/<int:pk>/", views.config_detail, name="config"),
-    path("configs/<int:pk>/edit/", views.config_edit, name="config_edit"),
-    path("configs/<int:pk>/delete/", views.config_delete, name="config_delete"),
+    path("configs/<id:pk>/", views.config_detail, name="config"),
+    path("configs/<id:pk>/edit/", views.config_edit, name="config_edit"),
+    path("configs/<id:pk>/delete/", views.config_delete, name="config_delete"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,13 +13,15 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded
 from web.runs.services import BatchExceedsBudget, RunNotDeletable, delete_run, submit_runs
+
+log = logging.getLogger(__name__)
 
 RUNS_PER_PAGE = 50
 METRICS_PER_POLL = 2000
@@ -107,7 +110,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "runs/detail.html", context)
 
 
-@require_GET
+@require_safe
 def status_json(request: HttpRequest, pk: int) -> JsonResponse:
     """Polled by the run page every ~2 s: the run's state and the updates after ``?after=N``."""
     run = get_object_or_404(Run.objects.defer("eval_lengths", "versions"), pk=pk)
@@ -151,13 +154,18 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("runs:mine")
 
 
-@require_GET
+@require_safe
 def checkpoint(request: HttpRequest, pk: int) -> FileResponse:
     run = get_object_or_404(Run.objects.only("pk", "checkpoint"), pk=pk)
     if not run.checkpoint:
         raise Http404("This run has no checkpoint.")
+    try:
+        content = run.checkpoint.open("rb")
+    except (FileNotFoundError, OSError) as exc:  # storage lost the file (a volume not shared, a lifecycle rule)
+        log.error("run %s: checkpoint %s cannot be read from storage: %s", run.pk, run.checkpoint.name, exc)
+        raise Http404("This run's checkpoint file is missing from storage.") from exc
     return FileResponse(
-        run.checkpoint.open("rb"),
+        content,
         as_attachment=True,
         filename=run.checkpoint_filename,
         content_type="application/octet-stream",
