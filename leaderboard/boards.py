@@ -65,7 +65,9 @@ def _ordering(column: Column, descending: bool, tiebreak: str) -> list[OrderBy]:
     """Nulls always last (an unranked or unmeasured entry never heads a column), then a stable tiebreak."""
     expr = F(column.field)
     primary = expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
-    return [primary, F(tiebreak).desc(nulls_last=True), F("pk").asc()]
+    # Within a rank, the order the ranking itself uses: mean, then the narrower interval, then id.
+    width = (F("ci_high") - F("ci_low")).asc(nulls_last=True)
+    return [primary, F(tiebreak).desc(nulls_last=True), width, F("pk").asc()]
 
 
 def environment_entries(env_id: int, sort: str | None = None) -> tuple[QuerySet[LeaderboardEntry], Column, bool]:

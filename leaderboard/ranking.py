@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -55,8 +56,11 @@ def overlaps(a: Candidate, b: Candidate) -> bool:
     return a.ci_low <= b.ci_high and b.ci_low <= a.ci_high
 
 
-def _order(c: Candidate) -> tuple[float, float, str]:
-    return (-c.mean, c.ci_high - c.ci_low, str(c.key))
+def _order(c: Candidate) -> tuple[Any, ...]:
+    """Mean (best first), then the narrower interval, then the key: integer ids by value (as text, id 10 came
+    before id 9 and could lead a group of equal means in 9's place), any other key by its text."""
+    by_key = (0, c.key, "") if isinstance(c.key, int) and not isinstance(c.key, bool) else (1, 0, str(c.key))
+    return (-c.mean, c.ci_high - c.ci_low, *by_key)
 
 
 def rank(candidates: Sequence[Candidate]) -> list[Ranked]:

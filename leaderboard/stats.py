@@ -97,8 +97,9 @@ def bootstrap_mean(
 def normalize(x: ArrayLike | float, random_return: float, reference_return: float) -> np.ndarray:
     """Normalised score: 0 at the random policy's return, 1 at the reference return.
 
-    ``(x - random) / (reference - random)``; a reference below the random return (a task where lower is
-    better) still maps the reference to 1. Equal returns make the scale undefined and raise.
+    ``(x - random) / (reference - random)``. Registration requires the reference above the random return (boards
+    rank higher returns first); a row stored otherwise still maps its reference to 1. Equal returns make the scale
+    undefined and raise.
     """
     span = float(reference_return) - float(random_return)
     if span == 0 or not np.isfinite(span):

@@ -97,3 +97,9 @@ def test_it_keeps_its_invariants(cands: list[Candidate]) -> None:
         assert r.tied == (len(group) > 1)
         assert overlaps(by_key[r.key], leader)
         assert all(by_key[g.key].mean <= leader.mean for g in group)
+
+
+def test_equal_means_and_widths_are_led_by_the_smaller_id_as_a_number() -> None:
+    """Ids compared as text put 10 before 9: 10 led the group, and 11, overlapping 9's interval only, lost its tie."""
+    ranked = rank([Candidate(9, 5.0, 3.5, 5.5, 3), Candidate(10, 5.0, 4.5, 6.5, 3), Candidate(11, 4.4, 4.2, 4.4, 3)])
+    assert [(r.key, r.rank) for r in ranked] == [(9, 1), (10, 1), (11, 1)]

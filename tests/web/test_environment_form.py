@@ -184,6 +184,8 @@ def test_the_admin_edits_an_environment_with_kwargs_and_runs_as_the_site_form_al
         (-1.7e308, 1.7e308, "random_return", "Must be between -1e+09 and 1e+09"),
         (0, 1e-320, "reference_return", "by at least 1e-06"),
         (22, 22, "reference_return", "by at least 1e-06"),
+        # Boards rank higher returns first: below the random return the overall board would rank upside down.
+        (0, -10, "reference_return", "Must be above the random return"),
     ],
 )
 def test_it_refuses_a_score_scale_that_breaks_normalisation(

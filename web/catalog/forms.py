@@ -98,10 +98,13 @@ class EnvironmentForm(forms.ModelForm):
                 self.add_error(name, f"Must be between -{MAX_RETURN_MAGNITUDE:g} and {MAX_RETURN_MAGNITUDE:g}.")
         if random is None or reference is None or self.has_error("random_return") or self.has_error("reference_return"):
             return
-        if abs(reference - random) < MIN_SCORE_SPAN:
+        if reference - random < MIN_SCORE_SPAN:
+            # Every board ranks higher returns first; a reference below the random return would turn the normalised
+            # scores, and so the overall board, upside down against the environment's own board.
             self.add_error(
                 "reference_return",
-                f"Must differ from the random return by at least {MIN_SCORE_SPAN:g} (the two define the score scale).",
+                f"Must be above the random return by at least {MIN_SCORE_SPAN:g} (the two define the score scale, "
+                "and higher returns rank first).",
             )
 
     def _refuse_protocol_changes_under_runs(self) -> None:
