@@ -36,6 +36,16 @@ def entry_runs(entry: LeaderboardEntry) -> list[Run]:
     )
 
 
+def best_checkpoint_run(runs: list[Run]) -> Run | None:
+    """The succeeded run with a checkpoint and the highest final evaluation return: the one a visitor who wants
+    "the trained agent" of this entry downloads (ties: the lower seed)."""
+    finished = [
+        r for r in runs
+        if r.status == Run.Status.SUCCEEDED and r.checkpoint and r.final_return_mean is not None
+    ]  # fmt: skip
+    return max(finished, key=lambda r: (r.final_return_mean, -r.seed), default=None)
+
+
 def runs_signature(entry: LeaderboardEntry) -> str:
     """Changes whenever the entry's run list shows something new: a run queued, started, finished or saved.
 

@@ -135,6 +135,7 @@ def entry_detail(request: HttpRequest, slug: str, config_id: int) -> HttpRespons
         figures = entries.entry_figures(entry, runs)
         return render(request, "leaderboard/entry.html", {
             "entry": entry, "env": entry.environment, "config": entry.config, "runs": runs,
+            "best_run": entries.best_checkpoint_run(runs),
             "figures": figures, "has_figures": bool(figures),
             "config_json": entries.pretty_json(entry.config.params),
         })  # fmt: skip

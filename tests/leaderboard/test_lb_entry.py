@@ -68,14 +68,15 @@ def test_it_asks_anonymous_users_to_sign_in_and_refuses_get(client, board) -> No
     assert client.post(url).status_code == 302
     assert client.get(url).status_code == 405
     assert Run.objects.count() == count
-    assert "Sign in to reproduce" in client.get(entry_url(board)).content.decode()
+    html = client.get(entry_url(board)).content.decode()
+    assert f'{reverse("accounts:login")}?next={entry_url(board)}">Sign in</a> to reproduce' in html
 
 
 @pytest.mark.django_db
 def test_it_never_serves_the_anonymous_copy_to_a_signed_in_user(client, board, owner,
                                                                 django_assert_max_num_queries) -> None:  # fmt: skip
     url = entry_url(board)
-    assert "Sign in to reproduce" in client.get(url).content.decode()
+    assert "</a> to reproduce this entry" in client.get(url).content.decode()
     with django_assert_max_num_queries(2):  # anonymous repeat: the entry and its runs' signature
         client.get(url)
     client.force_login(owner)
@@ -123,3 +124,25 @@ def test_a_reproduction_with_the_broker_down_keeps_its_runs_and_answers(
     assert response.status_code == 302
     new = list(Run.objects.order_by("pk")[before:])
     assert len(new) == 3 and all(r.status == "queued" and r.enqueued_at is not None for r in new)
+
+
+@pytest.mark.django_db
+def test_it_offers_the_best_seeds_checkpoint_first_with_the_loading_snippet(client, board, settings, tmp_path) -> None:
+    """A visitor who wants "the trained agent" gets the best seed's download at the top, not five links at the end."""
+    settings.MEDIA_ROOT = tmp_path
+    runs = list(board["strong"].runs.order_by("seed"))  # finals 80, 90, 100
+    for run in runs[:2]:
+        run.checkpoint.save(f"r{run.pk}.safetensors", ContentFile(b"weights"), save=True)
+    html = client.get(entry_url(board)).content.decode()
+    best = runs[1]  # the best seed *with a checkpoint*
+    section = html.split('id="best-checkpoint"', 1)[1].split("</section>", 1)[0]
+    assert reverse("runs:checkpoint", args=[best.pk]) in section and f"seed {best.seed}," in section
+    assert f'load_policy("run-{best.pk}.safetensors")' in section
+    assert html.index('id="best-checkpoint"') < html.index('id="entry-runs"')
+    assert f'href="{reverse("catalog:config", args=[board["strong"].pk])}"' in html
+    assert "<details" in html, "the full config JSON is folded"
+
+
+@pytest.mark.django_db
+def test_an_entry_without_checkpoints_offers_no_download(client, board) -> None:
+    assert 'id="best-checkpoint"' not in client.get(entry_url(board)).content.decode()

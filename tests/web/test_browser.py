@@ -51,7 +51,7 @@ def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: An
     assert page.evaluate("window.__notReloaded === true"), "the page reloaded instead of updating in place"
     points = page.evaluate("document.getElementById('chart-learning_curve').data[0].x.length")
     assert points == 24
-    assert page.inner_text("[data-field=steps_done]") == "6144"
+    assert page.inner_text("[data-field=steps_done]") == "6,144"
     assert page.is_visible("#checkpoint-link")
     assert page.locator("#chart-kl .main-svg").count() >= 1
     assert page.is_hidden("#cancel-form")

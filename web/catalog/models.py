@@ -86,6 +86,11 @@ class Environment(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("catalog:environment", args=[self.slug])
 
+    @property
+    def kwargs_json(self) -> str:
+        """The kwargs as the JSON a user types in the form (a dict's str() would show Python's quotes)."""
+        return json.dumps(self.kwargs, sort_keys=True)
+
     def protocol_changes(self, values: dict[str, Any]) -> list[str]:
         """The protocol fields that ``values`` would change in the stored row (none for a new environment)."""
         stored = type(self).objects.filter(pk=self.pk).values(*PROTOCOL_FIELDS).first() if self.pk else None

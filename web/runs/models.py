@@ -111,6 +111,11 @@ class Run(models.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def eval_returns_display(self) -> str:
+        """Each evaluation episode's return to one decimal, as the live page (run.js) writes them."""
+        return ", ".join(f"{v:.1f}" for v in self.eval_returns or [])
+
+    @property
     def checkpoint_filename(self) -> str:
         return f"run-{self.pk}.safetensors"
 

@@ -38,6 +38,7 @@
   function text(key, value) {
     if (value === null || value === undefined || value === "") return "—";
     if (key === "eval_returns") return value.map(function (v) { return v.toFixed(1); }).join(", ") || "—";
+    if ((key === "steps_done" || key === "total_steps") && typeof value === "number") return value.toLocaleString("en-US");
     if (typeof value === "number" && !Number.isInteger(value)) {
       return key === "steps_per_s" ? value.toFixed(0) : value.toFixed(2);
     }
@@ -55,6 +56,7 @@
     const cancel = document.getElementById("cancel-form");
     if (cancel) cancel.hidden = !s.is_active || s.cancel_requested;
     document.getElementById("cancel-note").hidden = !(s.is_active && s.cancel_requested);
+    document.getElementById("queued-note").hidden = s.status !== "queued";
     document.getElementById("error-box").hidden = !s.error;
     document.getElementById("checkpoint").hidden = !s.has_checkpoint;
     document.body.dataset.runStatus = s.status;
@@ -79,6 +81,13 @@
     }
     if (state.is_active || more) window.setTimeout(poll, more ? 0 : POLL_MS);
   }
+
+  // Cancel and delete cannot be undone: ask first (a stray click deleted a run and its checkpoint at once).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
 
   document.body.dataset.runStatus = state.status;
   if (state.more) window.setTimeout(poll, 0);

@@ -1,0 +1,48 @@
+"""Pages link to where a user goes next, and show numbers as people read them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
+from django.urls import reverse
+
+from web.catalog.models import Environment
+
+
+def test_an_environment_page_links_its_board_and_shows_kwargs_as_json(client: Client, tiny_env: Environment) -> None:
+    tiny_env.kwargs = {"max_episode_steps": 200}
+    tiny_env.save()
+    html = client.get(tiny_env.get_absolute_url()).content.decode()
+    assert f'href="{reverse("leaderboard:environment", args=[tiny_env.slug])}"' in html
+    assert "{&quot;max_episode_steps&quot;: 200}" in html  # JSON, as typed in the form; not Python's {'...': 200}
+
+
+def test_a_board_links_the_protocol_page_and_offers_signed_in_users_a_run(
+    client: Client, user: User, tiny_env: Environment
+) -> None:
+    url = reverse("leaderboard:environment", args=[tiny_env.slug])
+    html = client.get(url).content.decode()
+    assert f'href="{tiny_env.get_absolute_url()}"' in html and "submit a run" not in html
+    client.force_login(user)
+    assert f"{reverse('runs:submit')}?environment={tiny_env.pk}" in client.get(url).content.decode()
+
+
+def test_a_run_page_links_its_board_rounds_returns_and_asks_before_cancel_or_delete(
+    client: Client, user: User, make_run: Any
+) -> None:
+    run = make_run(status="succeeded", eval_returns=[2948.767816343744, 10.04], steps_done=999_424)
+    client.force_login(user)
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert f'href="{reverse("leaderboard:environment", args=[run.environment.slug])}"' in html
+    assert 'data-field="eval_returns">2948.8, 10.0<' in html
+    assert ">999,424<" in html
+    assert 'id="delete-form" data-confirm="Delete run' in html and 'id="cancel-form" data-confirm="Cancel run' in html
+    assert 'id="queued-note" hidden' in html
+
+
+def test_a_queued_run_says_it_waits_for_a_worker(client: Client, make_run: Any) -> None:
+    html = client.get(make_run().get_absolute_url()).content.decode()
+    note = html.split('id="queued-note"', 1)[1].split("</p>", 1)[0]
+    assert not note.lstrip().startswith("hidden") and "waiting for a worker" in note
