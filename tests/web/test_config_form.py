@@ -69,6 +69,14 @@ def test_it_rejects_out_of_range_hyperparameters_on_their_field(
     assert_rejected(signed_in.post(URL, config_form_data(**{field: value})), field, fragment)
 
 
+def test_a_refused_form_lists_its_errors_at_the_top_with_links_to_the_fields(signed_in: Client) -> None:
+    """The form is long: an error on a field near its end was below the fold after the page reloaded at the top."""
+    html = signed_in.post(URL, config_form_data(n_steps="4", max_kl="5")).content.decode()
+    summary = html.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+    assert 'href="#id_n_steps"' in summary and 'href="#id_max_kl"' in summary
+    assert html.index('id="error-summary"') < html.index('id="id_max_kl"')
+
+
 def test_it_reports_cross_field_errors_from_the_trainer(signed_in: Client) -> None:
     response = signed_in.post(URL, config_form_data(n_steps="64", value_minibatch_size="128"))
     assert_rejected(response, "value_minibatch_size", "at most the batch size")
