@@ -41,6 +41,20 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
+def colors_for(config_ids: Sequence[int]) -> list[str]:
+    """A colour per config that stays the same on every chart and page (keyed on the config's id), so a reader can
+    follow one config from board to board; a clash within one chart takes the next free colour."""
+    taken: set[int] = set()
+    out = []
+    for config_id in config_ids:
+        slot = config_id % len(PALETTE)
+        while slot in taken and len(taken) < len(PALETTE):
+            slot = (slot + 1) % len(PALETTE)
+        taken.add(slot)
+        out.append(PALETTE[slot])
+    return out
+
+
 def band_traces(name: str, x: list[float], mean: list[float], low: list[float], high: list[float],
                 color: str) -> list[go.Scatter]:  # fmt: skip
     """A mean line and its confidence band (a closed polygon under the line, same legend group)."""
@@ -57,10 +71,10 @@ def band_traces(name: str, x: list[float], mean: list[float], low: list[float], 
 def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
     """Mean evaluation-return curve of the top entries with a 95% band across seeds, over steps."""
     fig = go.Figure()
-    for i, e in enumerate([e for e in entries if e.curve][:TOP_CURVES]):
+    shown = [e for e in entries if e.curve][:TOP_CURVES]
+    for e, color in zip(shown, colors_for([e.config_id for e in shown]), strict=True):
         c = e.curve
-        fig.add_traces(band_traces(label(e.config), c["steps"], c["mean"], c["low"], c["high"],
-                                   PALETTE[i % len(PALETTE)]))  # fmt: skip
+        fig.add_traces(band_traces(label(e.config), c["steps"], c["mean"], c["low"], c["high"], color))
     fig.update_layout(
         title="Learning curves (mean and 95% band across seeds)", xaxis_title="environment steps",
         yaxis_title="episode return", xaxis_range=[0, budget], **LAYOUT,
@@ -71,11 +85,12 @@ def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
 def score_distribution(entries: Sequence[Any]) -> go.Figure:
     """Final score of every seed, per entry (box with all points), for the top entries."""
     fig = go.Figure()
-    for i, e in enumerate(entries[:TOP_BOXES]):
+    shown = list(entries[:TOP_BOXES])
+    for e, color in zip(shown, colors_for([e.config_id for e in shown]), strict=True):
         fig.add_trace(
             go.Box(
                 y=e.final_scores, name=label(e.config), boxpoints="all", jitter=0.4, pointpos=0,
-                marker={"color": PALETTE[i % len(PALETTE)]}, boxmean=True,
+                marker={"color": color}, boxmean=True,
             )
         )  # fmt: skip
     fig.update_layout(title="Final scores per seed", yaxis_title="final evaluation return",
@@ -146,11 +161,11 @@ def performance_profile(
     values = np.concatenate([s for r in top for s in scores[r.config_id].values()]) if top else np.zeros(1)
     taus = np.linspace(min(0.0, float(values.min())), max(1.0, float(values.max())), 61)
     fig = go.Figure()
-    for i, r in enumerate(top):
+    for r, color in zip(top, colors_for([r.config_id for r in top]), strict=True):
         per_env = scores[r.config_id]
         prof = stats.performance_profile([per_env[e] for e in sorted(per_env)], taus, reps=500)
         fig.add_traces(band_traces(labels.get(r.config_id, str(r.config_id)), prof.taus, prof.fraction,
-                                   prof.low, prof.high, PALETTE[i % len(PALETTE)]))  # fmt: skip
+                                   prof.low, prof.high, color))  # fmt: skip
     fig.update_layout(
         title="Performance profile (fraction of runs with normalised score > τ)",
         xaxis_title="normalised score τ (random = 0, reference = 1)", yaxis_title="fraction of runs",

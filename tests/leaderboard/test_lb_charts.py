@@ -12,8 +12,9 @@ from leaderboard import charts
 
 
 def entry(name: str, params: dict, score: float, curve: dict | None = None) -> SimpleNamespace:
-    config = SimpleNamespace(name=name, version=1, params=params)
-    return SimpleNamespace(config=config, score_mean=score, final_scores=[score - 1, score + 1], curve=curve or {})
+    config = SimpleNamespace(name=name, version=1, params=params, pk=len(name))
+    return SimpleNamespace(config=config, config_id=config.pk, score_mean=score,
+                           final_scores=[score - 1, score + 1], curve=curve or {})  # fmt: skip
 
 
 def test_it_escapes_html_in_figure_json() -> None:
@@ -62,3 +63,13 @@ def test_it_draws_performance_profiles_from_normalised_scores() -> None:
     fig = charts.performance_profile([row], {1: {7: np.array([0.2, 0.8]), 8: np.array([1.2])}}, {1: "cfg v1"})
     line = fig.data[1]
     assert line.name == "cfg v1" and line.y[0] == 1.0 and line.y[-1] == 0.0
+
+
+def test_a_config_keeps_its_colour_on_every_chart_whatever_its_position() -> None:
+    """Colours by row position made one config red on one board and green on the next."""
+    from leaderboard.charts import PALETTE, colors_for
+
+    first = colors_for([7, 3, 12])
+    second = colors_for([12, 40, 7])
+    assert first[0] == second[2] and first[2] == second[0]
+    assert len(set(colors_for([1, 1 + len(PALETTE), 1 + 2 * len(PALETTE)]))) == 3, "a clash takes the next free colour"

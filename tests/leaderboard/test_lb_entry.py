@@ -146,3 +146,12 @@ def test_it_offers_the_best_seeds_checkpoint_first_with_the_loading_snippet(clie
 @pytest.mark.django_db
 def test_an_entry_without_checkpoints_offers_no_download(client, board) -> None:
     assert 'id="best-checkpoint"' not in client.get(entry_url(board)).content.decode()
+
+
+@pytest.mark.django_db
+def test_a_config_page_lists_its_results_with_links_to_its_entries(client, board, make_config) -> None:
+    html = client.get(board["strong"].get_absolute_url()).content.decode()
+    table = html.split('id="config-entries"', 1)[1].split("</table>", 1)[0]
+    assert f'href="{entry_url(board)}">cartpole</a>' in table
+    assert "1 (tied)" in table and "90.0 [" in table and "3 of 3" in table
+    assert "No finished runs yet" in client.get(make_config().get_absolute_url()).content.decode()

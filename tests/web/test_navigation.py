@@ -46,3 +46,11 @@ def test_a_queued_run_says_it_waits_for_a_worker(client: Client, make_run: Any) 
     html = client.get(make_run().get_absolute_url()).content.decode()
     note = html.split('id="queued-note"', 1)[1].split("</p>", 1)[0]
     assert not note.lstrip().startswith("hidden") and "waiting for a worker" in note
+
+
+def test_my_runs_shows_a_new_user_where_to_start(client: Client, user: User) -> None:
+    client.force_login(user)
+    html = client.get(reverse("runs:mine")).content.decode()
+    start = html.split('id="getting-started"', 1)[1].split("</section>", 1)[0]
+    for name in ("catalog:configs", "catalog:environments", "runs:submit", "leaderboard:home"):
+        assert f'href="{reverse(name)}"' in start, name

@@ -54,6 +54,9 @@ def config_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "params_json": config.params_json,
         "versions": versions,
         "runs": runs,
+        # Its leaderboard entries, through the reverse relation (web never imports leaderboard): where a visitor
+        # comparing configs looks first.
+        "entries": config.lb_entries.select_related("environment").order_by("environment__slug"),
         "can_edit": request.user.is_authenticated and config.owner_id == request.user.pk,
     }
     context["can_delete"] = context["can_edit"] and not config.is_default and not runs
