@@ -54,3 +54,11 @@ def test_my_runs_shows_a_new_user_where_to_start(client: Client, user: User) -> 
     start = html.split('id="getting-started"', 1)[1].split("</section>", 1)[0]
     for name in ("catalog:configs", "catalog:environments", "runs:submit", "leaderboard:home"):
         assert f'href="{reverse(name)}"' in start, name
+
+
+def test_a_failed_run_says_why_and_how_to_try_again(client: Client, make_run: Any) -> None:
+    run = make_run(status="failed", error="ValueError: gymnasium could not build CartPole-v1")
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert '<h2 id="error-heading" >Why it stopped</h2>' in html or '<h2 id="error-heading">Why it stopped</h2>' in html
+    assert f"{reverse('runs:submit')}?config={run.config_id}&amp;environment={run.environment_id}" in html
+    assert 'class="progress progress-failed"' in html

@@ -57,7 +57,10 @@
     if (cancel) cancel.hidden = !s.is_active || s.cancel_requested;
     document.getElementById("cancel-note").hidden = !(s.is_active && s.cancel_requested);
     document.getElementById("queued-note").hidden = s.status !== "queued";
-    document.getElementById("error-box").hidden = !s.error;
+    ["error-box", "error-heading", "error-next"].forEach(function (id) {
+      document.getElementById(id).hidden = !s.error;
+    });
+    document.getElementById("progress").className = "progress progress-" + s.status;
     document.getElementById("checkpoint").hidden = !s.has_checkpoint;
     document.body.dataset.runStatus = s.status;
   }
