@@ -93,7 +93,9 @@ def config_import(request: HttpRequest) -> HttpResponse:
             f"Translated from sb3-contrib / rl-zoo settings for {env.slug} ({env.gym_id}): target_kl and cg_damping "
             f"× {k} action dimension{'s' if k != 1 else ''}, sb3-contrib's defaults for keys not given."
         )
-        config_form = TrainerConfigForm(initial={**form.cleaned_data["params"], "description": note})
+        # Scaling by k leaves float noise (0.1 × 3 = 0.30000000000000004): the form shows what a person would type.
+        params = {k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in form.cleaned_data["params"].items()}
+        config_form = TrainerConfigForm(initial={**params, "description": note})
         context = {"form": config_form, "imported_for": env, "action": reverse("catalog:config_create")}
         return render(request, "catalog/config_form.html", context)
     return render(request, "catalog/config_import.html", {"form": form})
