@@ -10,6 +10,7 @@ from leaderboard import exports, views
 app_name = "leaderboard"
 urlpatterns = [
     path("", views.home, name="home"),
+    path("compare/", views.compare_configs, name="compare"),
     path("boards/overall.<str:fmt>", exports.overall_export, name="overall_export"),
     path("boards/<slug:slug>/", views.environment_board, name="environment"),
     path("boards/<slug:slug>/export.<str:fmt>", exports.environment_export, name="environment_export"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
@@ -17,12 +18,12 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
-from leaderboard import boards, entries, pagecache
+from leaderboard import boards, compare, entries, pagecache
 from leaderboard.models import LeaderboardEntry
 from leaderboard.reproduce import ReproduceRefused, reproduce_entry
-from web.catalog.models import Environment
+from web.catalog.models import Environment, TrainerConfig
 
 PAGE_SIZE = 100
 FRAGMENT_SECONDS = 3600
@@ -161,3 +162,32 @@ def reproduce(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
     seeds = ", ".join(str(r.seed) for r in runs)
     messages.success(request, f"Queued {len(runs)} run(s) to reproduce this entry (seeds {seeds}).")
     return redirect("runs:mine")
+
+
+class CompareForm(forms.Form):
+    """Two config versions to put side by side (``?a=<id>&b=<id>``)."""
+
+    a = forms.ModelChoiceField(TrainerConfig.objects.order_by("name", "version"), label="Config A")
+    b = forms.ModelChoiceField(TrainerConfig.objects.order_by("name", "version"), label="Config B")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("a") is not None and cleaned.get("a") == cleaned.get("b"):
+            self.add_error("b", "Pick a config other than A.")
+        return cleaned
+
+
+@require_safe
+def compare_configs(request: HttpRequest) -> HttpResponse:
+    """Two configs side by side: parameter differences, both scores per environment and P(A beats B)."""
+    # Both given: compare them. One given (the config page's "Compare with…"): a form with A chosen.
+    bound = "a" in request.GET and "b" in request.GET
+    form = CompareForm(request.GET) if bound else CompareForm(initial={"a": request.GET.get("a")})
+    comparison, a, b = None, None, None
+    if form.is_bound and form.is_valid():
+        a, b = form.cleaned_data["a"], form.cleaned_data["b"]
+        comparison = compare.compare(a, b)
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    context = {"form": form, "comparison": comparison, "a": a, "b": b,
+               "has_figures": bool(comparison and comparison.figures)}  # fmt: skip
+    return render(request, "leaderboard/compare.html", context, status=status)

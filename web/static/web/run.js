@@ -40,7 +40,7 @@
     if (key === "eval_returns") return value.map(function (v) { return v.toFixed(1); }).join(", ") || "—";
     if ((key === "steps_done" || key === "total_steps") && typeof value === "number") return value.toLocaleString("en-US");
     if (typeof value === "number" && !Number.isInteger(value)) {
-      return key === "steps_per_s" ? value.toFixed(0) : value.toFixed(2);
+      return key === "steps_per_s" ? Math.round(value).toLocaleString("en-US") : value.toFixed(2);
     }
     return String(value);
   }

@@ -1,0 +1,90 @@
+"""Two configs side by side: what differs in their hyperparameters, and how each does on every environment.
+
+A researcher comparing configs wants the paired view the boards spread over several pages: per environment both
+scores with their intervals and the probability that a run of A beats a run of B (the Mann-Whitney statistic over
+their final scores, as the overall board's P(improvement)), and that probability averaged over the environments
+both are on, with a stratified bootstrap interval (Agarwal et al. 2021).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import plotly.graph_objects as go
+
+from leaderboard import charts, stats
+from leaderboard.models import LeaderboardEntry
+from web.catalog.models import Environment, TrainerConfig
+
+MAX_CURVE_FIGURES = 6  # environments drawn; the table lists them all
+
+
+@dataclass(frozen=True)
+class EnvironmentComparison:
+    environment: Environment
+    a: LeaderboardEntry | None
+    b: LeaderboardEntry | None
+    p_a_beats_b: stats.Estimate | None  # None unless both have final scores here
+
+
+@dataclass(frozen=True)
+class Comparison:
+    params: list[tuple[str, Any, Any]]  # the fields whose values differ: (name, A's, B's)
+    environments: list[EnvironmentComparison]
+    p_a_beats_b: stats.Estimate | None  # over the environments both have scores on
+    n_shared: int
+    figures: dict[str, str]
+
+
+def _full_params(config: TrainerConfig) -> dict[str, Any]:
+    """A config's params with the trainer's defaults for fields it was saved without (they mean the default)."""
+    from trainer import TRPOConfig
+
+    params = config.params if isinstance(config.params, dict) else {}
+    return {**TRPOConfig().to_dict(), **params}
+
+
+def params_diff(a: TrainerConfig, b: TrainerConfig) -> list[tuple[str, Any, Any]]:
+    pa, pb = _full_params(a), _full_params(b)
+    return [(k, pa.get(k), pb.get(k)) for k in sorted(set(pa) | set(pb)) if pa.get(k) != pb.get(k)]
+
+
+def compare(a: TrainerConfig, b: TrainerConfig) -> Comparison:
+    entries = LeaderboardEntry.objects.filter(config__in=[a, b]).select_related("environment", "config")
+    by_env: dict[int, dict[int, LeaderboardEntry]] = {}
+    envs: dict[int, Environment] = {}
+    for e in entries.defer("environment__description"):
+        by_env.setdefault(e.environment_id, {})[e.config_id] = e
+        envs[e.environment_id] = e.environment
+    rows, shared_a, shared_b = [], [], []
+    for env_id in sorted(envs, key=lambda i: envs[i].slug):
+        ea, eb = by_env[env_id].get(a.pk), by_env[env_id].get(b.pk)
+        p = None
+        if ea is not None and eb is not None and ea.final_scores and eb.final_scores:
+            p = stats.probability_of_improvement([ea.final_scores], [eb.final_scores])
+            shared_a.append(ea.final_scores)
+            shared_b.append(eb.final_scores)
+        rows.append(EnvironmentComparison(envs[env_id], ea, eb, p))
+    overall = stats.probability_of_improvement(shared_a, shared_b) if shared_a else None
+    return Comparison(params_diff(a, b), rows, overall, len(shared_a), _figures(a, b, rows))
+
+
+def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentComparison]) -> dict[str, str]:
+    """One learning-curve figure per environment both configs have a curve on (the first MAX_CURVE_FIGURES)."""
+    color_a, color_b = charts.colors_for([a.pk, b.pk])
+    figures = {}
+    for row in [r for r in rows if r.a and r.b and r.a.curve and r.b.curve][:MAX_CURVE_FIGURES]:
+        fig = go.Figure()
+        for entry, color in ((row.a, color_a), (row.b, color_b)):
+            if entry is not None:
+                c = entry.curve
+                name = charts.label(entry.config)
+                fig.add_traces(charts.band_traces(name, c["steps"], c["mean"], c["low"], c["high"], color))
+        fig.update_layout(
+            title=f"{row.environment.slug}: learning curves (mean and 95% band across seeds)",
+            xaxis_title="environment steps", yaxis_title="episode return",
+            xaxis_range=[0, row.environment.budget_steps], **charts.LAYOUT,
+        )  # fmt: skip
+        figures[f"curves-{row.environment.slug}"] = charts.to_json(fig)
+    return figures
