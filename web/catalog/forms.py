@@ -40,6 +40,15 @@ class EnvironmentForm(forms.ModelForm):
         help_texts = {
             "slug": "Short unique name used in URLs, e.g. cartpole-short.",
             "gym_id": "A gymnasium id registered on the workers, e.g. CartPole-v1. Import paths are refused.",
+            "random_return": (
+                "Score 0: the mean episode return of uniformly random actions under this protocol (play a few hundred "
+                "random episodes with env.action_space.sample(); CartPole-v1 gives about 22, Pendulum-v1 about -1,200)."
+            ),
+            "reference_return": (
+                "Score 1, above the random return: a published result at this budget (e.g. rl-baselines3-zoo's "
+                "benchmark) or the task's maximum (CartPole-v1: 500). Say where it comes from below."
+            ),
+            "min_seeds": "Finished seeds before an entry is ranked rather than provisional (the shipped boards use 3).",
         }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
