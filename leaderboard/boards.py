@@ -61,13 +61,13 @@ def parse_sort(value: str | None, columns: list[Column]) -> tuple[Column, bool]:
     return column, descending
 
 
-def _ordering(column: Column, descending: bool, tiebreak: str) -> list[OrderBy]:
-    """Nulls always last (an unranked or unmeasured entry never heads a column), then a stable tiebreak."""
+def _ordering(column: Column, descending: bool, tiebreak: str, ranking_key: str) -> list[OrderBy]:
+    """Nulls always last (an unranked or unmeasured entry never heads a column), then a stable tiebreak: within a
+    rank, the order the ranking itself uses (mean, the narrower interval, then the key it ranked by)."""
     expr = F(column.field)
     primary = expr.desc(nulls_last=True) if descending else expr.asc(nulls_last=True)
-    # Within a rank, the order the ranking itself uses: mean, then the narrower interval, then id.
     width = (F("ci_high") - F("ci_low")).asc(nulls_last=True)
-    return [primary, F(tiebreak).desc(nulls_last=True), width, F("pk").asc()]
+    return [primary, F(tiebreak).desc(nulls_last=True), width, F(ranking_key).asc()]
 
 
 def environment_entries(env_id: int, sort: str | None = None) -> tuple[QuerySet[LeaderboardEntry], Column, bool]:
@@ -77,7 +77,7 @@ def environment_entries(env_id: int, sort: str | None = None) -> tuple[QuerySet[
         LeaderboardEntry.objects.filter(environment_id=env_id)
         .select_related("config")
         .defer(*TABLE_ONLY)
-        .order_by(*_ordering(column, descending, "score_mean"))
+        .order_by(*_ordering(column, descending, "score_mean", "pk"))  # ranked by entry id
     )
     return qs, column, descending
 
@@ -87,7 +87,7 @@ def overall_entries(sort: str | None = None) -> tuple[QuerySet[OverallEntry], Co
     qs = (
         OverallEntry.objects.select_related("config")
         .defer("config__params", "config__description")
-        .order_by(*_ordering(column, descending, "iqm"))
+        .order_by(*_ordering(column, descending, "iqm", "config_id"))  # ranked by config id
     )
     return qs, column, descending
 

@@ -87,7 +87,7 @@ def environment_export(request: HttpRequest, slug: str, fmt: str) -> HttpRespons
 
     # An admin can edit the environment without any run changing the board's version: the key carries its meta.
     meta_digest = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
-    key = f"lb:export:env-{env.pk}:{boards.version(f'env-{env.pk}')}:{meta_digest}:{sort}:{fmt}"
+    key = f"lb:export:v2:env-{env.pk}:{boards.version(f'env-{env.pk}')}:{meta_digest}:{sort}:{fmt}"
     return _export(fmt, f"leaderboard-{env.slug}", key, build)
 
 
@@ -100,5 +100,5 @@ def overall_export(request: HttpRequest, fmt: str) -> HttpResponse:
         rows = [boards.overall_row(o) for o in qs]
         return _serialise(fmt, boards.OVERALL_ROW_KEYS, rows, {"board": "overall"})
 
-    key = f"lb:export:overall:{boards.version('overall')}:{sort}:{fmt}"
+    key = f"lb:export:v2:overall:{boards.version('overall')}:{sort}:{fmt}"
     return _export(fmt, "leaderboard-overall", key, build)

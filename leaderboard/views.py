@@ -186,7 +186,7 @@ def compare_configs(request: HttpRequest) -> HttpResponse:
     comparison, a, b = None, None, None
     if form.is_bound and form.is_valid():
         a, b = form.cleaned_data["a"], form.cleaned_data["b"]
-        comparison = compare.compare(a, b)
+        comparison = compare.cached_compare(a, b)
     status = 400 if form.is_bound and not form.is_valid() else 200
     context = {"form": form, "comparison": comparison, "a": a, "b": b,
                "has_figures": bool(comparison and comparison.figures)}  # fmt: skip

@@ -211,6 +211,20 @@ class FieldSpec:
         return f"{left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
 
 
+def check_field(name: str, value: Any) -> Any:
+    """One field's type and range, alone: its coerced value, or ConfigError naming it. The rules across fields
+    (a minibatch within the batch) need the whole config: :meth:`TRPOConfig.from_dict` checks those.
+
+    Why: a form reports every field's own mistake at once, where ``from_dict`` stops at the first.
+    """
+    known = {f.name: f for f in dataclasses.fields(TRPOConfig)}
+    if name not in known:
+        raise ConfigError(name, f"unknown field; known fields are {', '.join(sorted(known))}")
+    coerced = _coerce(known[name], value)
+    _check_value(known[name], coerced)
+    return coerced
+
+
 def describe_fields() -> list[FieldSpec]:
     """Every config field with its kind, default, help text and range, in declaration order."""
     specs = []

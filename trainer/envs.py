@@ -125,6 +125,8 @@ def _built(env_id: str, build: Callable[[], T]) -> T:
     DependencyNotInstalled, ...) turned into one ValueError that names the environment."""
     try:
         return build()
+    except (OSError, MemoryError):
+        raise  # the machine's trouble (no memory, no file descriptors for async workers), not the kwargs'
     except Exception as exc:
         raise ValueError(f"gymnasium could not build {env_id} with these kwargs: {exc}") from exc
 

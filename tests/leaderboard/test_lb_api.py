@@ -125,6 +125,7 @@ def test_only_canonical_board_queries_are_cached(client, board) -> None:
     for i in range(5):
         assert client.get("/api/leaderboards/cartpole/", {"junk": str(i)}).status_code == 200
         assert client.get("/api/leaderboards/cartpole/", {"sort": f"x{i}"}).status_code == 200
+        assert client.get("/api/leaderboards/cartpole/", {"sort": "-" * (i + 2) + "rank"}).status_code == 200
         assert client.get("/api/leaderboards/cartpole/", {"page": f"0{1}", "page_size": "2"}).status_code == 200
     assert board_keys() == 0
     a = client.get("/api/leaderboards/cartpole/", {"sort": "-seeds", "page_size": "2"}).json()

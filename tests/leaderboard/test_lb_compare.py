@@ -48,3 +48,16 @@ def test_one_config_given_opens_the_form_with_it_chosen(client, board) -> None:
     response = client.get(URL, {"a": board["strong"].pk})
     assert response.status_code == 200 and not response.context["form"].is_bound
     assert f'<option value="{board["strong"].pk}" selected>' in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_comparison_is_cached_until_an_entry_changes(client, board, make_runs, django_assert_max_num_queries) -> None:
+    query = {"a": board["strong"].pk, "b": board["close"].pk}
+    client.get(URL, query)
+    with django_assert_max_num_queries(5):  # the two configs, the stamps, the two selects; no entry rows
+        again = client.get(URL, query).context["comparison"]
+    make_runs(board["close"], board["env"], [200.0], first_seed=10)
+    services.recompute_all()
+    fresh = client.get(URL, query).context["comparison"]
+    rows = {r.environment.slug: r for r in fresh.environments}
+    assert rows["cartpole"].b.n_seeds == 4 and again.environments[0].b.n_seeds == 3

@@ -59,3 +59,15 @@ def test_the_check_takes_a_step_because_some_kwargs_fail_only_there() -> None:
 def test_train_refuses_a_seed_or_budget_out_of_range(seed: int, steps: int, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         train(TRPOConfig(n_envs=1, n_steps=64, value_minibatch_size=32), "CartPole-v1", total_steps=steps, seed=seed)
+
+
+def test_the_machines_trouble_is_not_blamed_on_the_kwargs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker tells its own failures (OSError: no memory or file descriptors) from the user's: not a ValueError."""
+    import gymnasium as gym
+
+    def no_descriptors(*args: object, **kwargs: object) -> None:
+        raise OSError(24, "Too many open files")
+
+    monkeypatch.setattr(gym, "make_vec", no_descriptors)
+    with pytest.raises(OSError, match="Too many open files"):
+        make_vector_env("CartPole-v1", {}, 2)

@@ -175,3 +175,14 @@ def test_the_admin_validates_params_and_refuses_changing_a_used_version(
     assert client.post(url, data).status_code == 302
     config.refresh_from_db()
     assert (config.params, config.description) == (older, "noted")
+
+
+def test_a_minibatch_above_the_default_batch_is_fine_when_the_configs_own_batch_holds_it(signed_in: Client) -> None:
+    """Each field is checked alone for its own range only: against the other fields' defaults (a batch of 2,048),
+    a minibatch of 4,096 was refused although this config's batch is 4,096 (found in review)."""
+    response = signed_in.post(URL, config_form_data(name="big-batch", n_steps="4096", value_minibatch_size="4096"))
+    assert response.status_code == 302, response.context["form"].errors
+    assert TrainerConfig.objects.get(name="big-batch").params["value_minibatch_size"] == 4096
+    refused = signed_in.post(URL, config_form_data(name="too-big", n_steps="1024", value_minibatch_size="4096"))
+    assert "at most the batch size" in " ".join(refused.context["form"].errors["value_minibatch_size"])
+    assert not TrainerConfig.objects.filter(name="too-big").exists()

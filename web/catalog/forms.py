@@ -201,18 +201,18 @@ class TrainerConfigForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         from trainer import ConfigError, TRPOConfig
+        from trainer.config import check_field
 
         if any(spec.name in self.errors for spec in self.specs):
             return cleaned
-        # Each field's own range first, all at once: from_dict stops at the first bad field, so a form with three
-        # mistakes took three rounds to fix. A field checked alone against the defaults of the rest can only
-        # fail on itself; cross-field rules (a minibatch larger than the batch) follow on the whole config.
+        # Each field's own type and range first, all at once: from_dict stops at the first bad field, so a form
+        # with three mistakes took three rounds to fix. The rules across fields (a minibatch larger than the
+        # batch) follow on the whole config.
         for spec in self.specs:
             try:
-                TRPOConfig.from_dict({spec.name: cleaned[spec.name]})
+                check_field(spec.name, cleaned[spec.name])
             except ConfigError as exc:
-                if exc.field == spec.name:
-                    self.add_error(spec.name, exc.message)
+                self.add_error(spec.name, exc.message)
         if any(spec.name in self.errors for spec in self.specs):
             return cleaned
         try:

@@ -56,7 +56,9 @@ def config_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "runs": runs,
         # Its leaderboard entries, through the reverse relation (web never imports leaderboard): where a visitor
         # comparing configs looks first.
-        "entries": config.lb_entries.select_related("environment").order_by("environment__slug"),
+        "entries": config.lb_entries.select_related("environment")
+        .defer("curve", "final_scores", "seeds")
+        .order_by("environment__slug"),
         "can_edit": request.user.is_authenticated and config.owner_id == request.user.pk,
     }
     context["can_delete"] = context["can_edit"] and not config.is_default and not runs

@@ -38,10 +38,10 @@
   function text(key, value) {
     if (value === null || value === undefined || value === "") return "—";
     if (key === "eval_returns") return value.map(function (v) { return v.toFixed(1); }).join(", ") || "—";
-    if ((key === "steps_done" || key === "total_steps") && typeof value === "number") return value.toLocaleString("en-US");
-    if (typeof value === "number" && !Number.isInteger(value)) {
-      return key === "steps_per_s" ? Math.round(value).toLocaleString("en-US") : value.toFixed(2);
+    if (["steps_done", "total_steps", "steps_per_s"].includes(key) && typeof value === "number") {
+      return Math.round(value).toLocaleString("en-US");
     }
+    if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(2);
     return String(value);
   }
 
