@@ -186,3 +186,15 @@ def test_a_minibatch_above_the_default_batch_is_fine_when_the_configs_own_batch_
     refused = signed_in.post(URL, config_form_data(name="too-big", n_steps="1024", value_minibatch_size="4096"))
     assert "at most the batch size" in " ".join(refused.context["form"].errors["value_minibatch_size"])
     assert not TrainerConfig.objects.filter(name="too-big").exists()
+
+
+def test_the_trainer_fields_come_in_sections_and_a_folded_one_opens_on_an_error(signed_in: Client) -> None:
+    from web.catalog.forms import CONFIG_SECTIONS
+
+    placed = [name for _, _, names in CONFIG_SECTIONS for name in names]
+    assert sorted(placed) == sorted(spec.name for spec in describe_fields()), "every trainer field has a section"
+    html = signed_in.get(URL).content.decode()
+    assert '<details class="form-section" open><summary>Trust region</summary>' in html
+    assert '<details class="form-section"><summary>System</summary>' in html
+    refused = signed_in.post(URL, config_form_data(torch_threads="-1")).content.decode()
+    assert '<details class="form-section" open><summary>System</summary>' in refused

@@ -167,6 +167,20 @@ def _field_for(spec: Any) -> forms.Field:
     return IntListField(max_length=100, **common)
 
 
+# How the config form groups the trainer's fields: (title, open by default, field names in the trainer's order).
+CONFIG_SECTIONS: list[tuple[str, bool, list[str]]] = [
+    ("Trust region", True, ["max_kl", "max_kl_schedule", "cg_iters", "cg_damping", "cg_residual_tol",
+                            "line_search_steps", "line_search_shrink", "fisher_subsample"]),
+    ("Batch and advantages", True, ["gamma", "gae_lambda", "n_envs", "n_steps", "normalize_advantage"]),
+    ("Policy network", True, ["hidden_sizes", "activation", "log_std_init", "use_sde", "sde_sample_freq"]),
+    ("Value function", False, ["value_hidden_sizes", "value_lr", "value_epochs", "value_minibatch_size",
+                               "value_adam_eps"]),
+    ("Normalisation", False, ["normalize_observations", "obs_clip", "normalize_rewards", "reward_clip",
+                              "normalize_every_step"]),
+    ("System", False, ["vector_mode", "device", "torch_threads"]),
+]  # fmt: skip
+
+
 class TrainerConfigForm(forms.Form):
     """Name and description, then one field per TRPOConfig field, in the trainer's order."""
 
@@ -191,6 +205,27 @@ class TrainerConfigForm(forms.Form):
     @property
     def param_fields(self) -> list[forms.BoundField]:
         return [self[spec.name] for spec in self.specs]
+
+    @property
+    def identity_fields(self) -> list[forms.BoundField]:
+        return [self["name"], self["description"]]
+
+    @property
+    def sections(self) -> list[tuple[str, bool, list[forms.BoundField]]]:
+        """The trainer's fields in sections (title, open?, fields): 35 fields in one column were a 3,700 px page.
+        The less often changed sections start folded unless one of their fields has an error; a field the trainer
+        gains later lands in "Other" until it is placed."""
+        names = [spec.name for spec in self.specs]
+        placed = {name for _, _, fields in CONFIG_SECTIONS for name in fields}
+        out = []
+        for title, open_by_default, fields in [
+            *CONFIG_SECTIONS,
+            ("Other", True, [n for n in names if n not in placed]),
+        ]:
+            bound = [self[name] for name in fields if name in self.fields]
+            if bound:
+                out.append((title, open_by_default or any(b.errors for b in bound), bound))
+        return out
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
