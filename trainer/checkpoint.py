@@ -92,7 +92,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         with safetensors.safe_open(str(path), framework="pt") as f:
             raw = (f.metadata() or {}).get(_META_KEY)
     except Exception as exc:  # SafetensorError (truncated, bad header) is not a ValueError
-        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}") from exc
+        raise _unreadable(path, exc) from exc
     if raw is None:
         raise CheckpointError(f"{path} is a safetensors file but not a Trustboard checkpoint")
     try:
@@ -132,13 +132,17 @@ def load_agent(path: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
     try:
         tensors = safetensors.torch.load_file(str(path), device="cpu")
     except Exception as exc:  # SafetensorError, as in read_metadata
-        raise CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}") from exc
+        raise _unreadable(path, exc) from exc
     expected = _tensors(agent)
     _check_tensors(tensors, expected, path)
     agent.actor.load_state_dict(_prefixed(tensors, "actor."))
     agent.critic.load_state_dict(_prefixed(tensors, "critic."))
     agent.normalizer.load_state({k: v.numpy() for k, v in _prefixed(tensors, "obs_norm.").items()})
     return agent, info
+
+
+def _unreadable(path: str | os.PathLike[str], exc: Exception) -> CheckpointError:
+    return CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}")
 
 
 def _check_tensors(

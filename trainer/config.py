@@ -172,7 +172,7 @@ class TRPOConfig:
         known = {f.name: f for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - set(known))
         if unknown:
-            raise ConfigError(unknown[0], f"unknown field; known fields are {', '.join(sorted(known))}")
+            raise _unknown_field(unknown[0], known)
         values = {name: _coerce(known[name], value) for name, value in data.items()}
         return cls(**values)
 
@@ -211,6 +211,10 @@ class FieldSpec:
         return f"{left}{_fmt(self.low)}, {_fmt(self.high)}{right}"
 
 
+def _unknown_field(name: str, known: dict[str, Any]) -> ConfigError:
+    return ConfigError(name, f"unknown field; known fields are {', '.join(sorted(known))}")
+
+
 def check_field(name: str, value: Any) -> Any:
     """One field's type and range, alone: its coerced value, or ConfigError naming it. The rules across fields
     (a minibatch within the batch) need the whole config: :meth:`TRPOConfig.from_dict` checks those.
@@ -219,7 +223,7 @@ def check_field(name: str, value: Any) -> Any:
     """
     known = {f.name: f for f in dataclasses.fields(TRPOConfig)}
     if name not in known:
-        raise ConfigError(name, f"unknown field; known fields are {', '.join(sorted(known))}")
+        raise _unknown_field(name, known)
     coerced = _coerce(known[name], value)
     _check_value(known[name], coerced)
     return coerced
