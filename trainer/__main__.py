@@ -3,7 +3,7 @@
 python -m trainer train --env CartPole-v1 --steps 100000 --seed 0 [--config cfg.json] --out DIR
 python -m trainer evaluate DIR/checkpoint.safetensors [--episodes 10] [--seed 1000]
 python -m trainer play DIR/checkpoint.safetensors --gif out.gif
-python -m trainer from-sb3 zoo_entry.json --env HalfCheetah-v5 > cfg.json
+python -m trainer from-sb3 zoo_entry.yml [--env HalfCheetah-v5] > cfg.json
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from trainer.evaluate import evaluate
 from trainer.render import record_gif
 from trainer.sb3_compat import action_dimensions, config_from_sb3
 from trainer.train import TrainingDiverged, resolve_device, steps_for_budget, train
+from trainer.zoo_entry import parse_zoo_entry
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,8 +65,11 @@ def _parser() -> argparse.ArgumentParser:
         "from-sb3",
         help="print the TRPOConfig JSON of an sb3-contrib / rl-zoo TRPO entry (KL mapped per action dimension)",
     )
-    c.add_argument("hyperparams", type=Path, help="JSON object in sb3-contrib's names (an rl-zoo trpo.yml entry)")
-    c.add_argument("--env", required=True, help="gymnasium id: its action dimensions scale target_kl and cg_damping")
+    c.add_argument("hyperparams", type=Path, help="an rl-zoo trpo.yml entry (YAML or JSON, bare or under its env id)")
+    c.add_argument(
+        "--env",
+        help="gymnasium id: its action dimensions scale target_kl and cg_damping (default: the entry's env id)",
+    )
     c.add_argument("--env-kwargs", default="{}", help="JSON object of keyword arguments for gymnasium.make")
     c.set_defaults(func=_from_sb3)
     return p
@@ -164,11 +168,12 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _from_sb3(args: argparse.Namespace) -> int:
-    hyperparams = _json_arg(args.hyperparams.read_text(), str(args.hyperparams))
-    if not isinstance(hyperparams, dict):
-        raise ConfigError(str(args.hyperparams), "must hold a JSON object of sb3-contrib settings")
-    k = action_dimensions(args.env, _json_arg(args.env_kwargs, "--env-kwargs"))
-    print(json.dumps(config_from_sb3(hyperparams, k).to_dict(), indent=2))
+    entry = parse_zoo_entry(args.hyperparams.read_text())
+    env_id = args.env or entry.env_id
+    if env_id is None:
+        raise ValueError(f"{args.hyperparams} names no environment: give one with --env")
+    k = action_dimensions(env_id, _json_arg(args.env_kwargs, "--env-kwargs"))
+    print(json.dumps(config_from_sb3(entry.hyperparams, k).to_dict(), indent=2))
     return 0
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from trainer.config import ACTIVATIONS, ConfigError, TRPOConfig, as_float
 from trainer.envs import env_space_info
+from trainer.zoo_entry import zoo_expression
 
 # sb3-contrib's TRPO defaults (sb3_contrib/trpo/trpo.py, policies: net_arch 64-64 tanh, log_std_init 0), in its names.
 SB3_TRPO_DEFAULTS: dict[str, Any] = {
@@ -61,6 +62,8 @@ SB3_TO_TRPOCONFIG: dict[str, str] = {
 PER_ACTION_DIMENSION = {"target_kl": "max_kl", "cg_damping": "cg_damping"}
 # rl-zoo keys that describe the experiment rather than the agent: accepted and left to the caller.
 NOT_AGENT_SETTINGS = ("n_timesteps",)
+# rl-zoo keys that change the environment or the training loop, which a config here cannot carry.
+ZOO_EXPERIMENT_SETTINGS = ("env_wrapper", "vec_env_wrapper", "frame_stack", "callback")
 # VecNormalize's defaults (rl-zoo's ``normalize: true`` is VecNormalize(norm_obs=True, norm_reward=True)).
 _VECNORMALIZE_KEYS = {"norm_obs": "normalize_observations", "norm_reward": "normalize_rewards"}
 _VECNORMALIZE_CLIPS = {"clip_obs": "obs_clip", "clip_reward": "reward_clip"}
@@ -98,22 +101,36 @@ def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **override
         elif key in PER_ACTION_DIMENSION:
             fields[PER_ACTION_DIMENSION[key]] = _scaled(key, value, action_dims)
         elif key == "normalize":
-            fields.update(_normalize_fields(value))
+            fields.update(_normalize_fields(zoo_expression(key, value) if isinstance(value, str) else value))
         elif key == "policy_kwargs":
-            fields.update(_policy_fields(value))
+            fields.update(_policy_fields(zoo_expression(key, value) if isinstance(value, str) else value))
         elif key == "policy":
             if value != "MlpPolicy":
                 raise ConfigError("policy", f"only MlpPolicy has an equivalent here, got {value!r}")
+        elif key in ZOO_EXPERIMENT_SETTINGS:
+            raise ConfigError(key, "changes rl-zoo's environment or training loop, which a config here cannot carry")
         elif key not in NOT_AGENT_SETTINGS:
             raise ConfigError(key, "is not an sb3-contrib TRPO or rl-zoo setting this trainer can translate")
+        if isinstance(value, str) and value.startswith("lin_"):
+            raise ConfigError(key, f"rl-zoo's linear schedule {value!r} has no equivalent here: give a number")
     fields.update(overrides)
-    return TRPOConfig.from_dict(fields)
+    try:
+        return TRPOConfig.from_dict(fields)
+    except ConfigError as exc:
+        raise ConfigError(_named_as_given(exc.field, hyperparams), exc.message) from None
+
+
+def _named_as_given(field: str, hyperparams: Mapping[str, Any]) -> str:
+    """A TRPOConfig field named as the entry named it too (``target_kl → max_kl``), so the user finds their key."""
+    given = [key for key, ours in {**SB3_TO_TRPOCONFIG, **PER_ACTION_DIMENSION}.items() if ours == field]
+    return f"{given[0]} → {field}" if given and given[0] in hyperparams and given[0] != field else field
 
 
 def _scaled(key: str, value: Any, action_dims: int) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(key, f"must be a number, got {value!r}")
-    return as_float(key, value) * action_dims
+    # Rounded to 12 digits: 0.1 × 6 is 0.6000000000000001 in floats, and a config shows what a person would type.
+    return float(f"{as_float(key, value) * action_dims:.12g}")
 
 
 def _normalize_fields(value: Any) -> dict[str, Any]:

@@ -98,6 +98,24 @@ def test_it_translates_an_sb3_contrib_entry_and_reports_bad_ones_without_a_trace
     )
 
 
+def test_from_sb3_reads_an_rl_zoo_yaml_entry_and_takes_its_env_id(tmp_path: Path) -> None:
+    def run(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "trainer", "from-sb3", str(path), *extra]
+        return subprocess.run(command, capture_output=True, text=True, check=False)
+
+    entry = tmp_path / "trpo.yml"
+    entry.write_text("Hopper-v5:\n  target_kl: 0.02\n  policy_kwargs: 'dict(net_arch=[32, 32])'\n")
+    ok = run(entry)
+    assert ok.returncode == 0, ok.stderr
+    config = TRPOConfig.from_dict(json.loads(ok.stdout))
+    assert config.max_kl == 0.06 and config.hidden_sizes == (32, 32), "Hopper-v5's 3 action dimensions"
+    assert TRPOConfig.from_dict(json.loads(run(entry, "--env", "HalfCheetah-v5").stdout)).max_kl == 0.12
+
+    entry.write_text("target_kl: 0.02\n")
+    bare = run(entry)
+    assert bare.returncode == 2 and "names no environment: give one with --env" in bare.stderr
+
+
 TINY_FLAGS = ["--set", "n_envs=1", "--set", "n_steps=64", "--set", "value_minibatch_size=32", "--eval-episodes", "1"]
 
 

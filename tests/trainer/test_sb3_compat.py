@@ -79,14 +79,14 @@ def test_policy_kwargs_and_vecnormalize_arguments_translate() -> None:
         ({"policy_kwargs": {"net_arch": {"pi": [64]}}}, "policy_kwargs.net_arch"),
         ({"policy_kwargs": {"net_arch": {"pi": 64, "vf": 64}}}, "policy_kwargs.net_arch"),
         ({"policy_kwargs": {"net_arch": [64, "wide"]}}, "hidden_sizes"),
-        ({"policy_kwargs": "dict(net_arch=[64])"}, "policy_kwargs"),
+        ({"policy_kwargs": "__import__('os').getcwd()"}, "policy_kwargs"),  # rl-zoo's strings: literals only
         ({"n_steps": [1024]}, "n_steps"),
         ({"normalize": {"norm_obs": True, "epsilon": 1e-4}}, "normalize.epsilon"),
         ({"normalize": "yes"}, "normalize"),
         ({"target_kl": "0.01"}, "target_kl"),
         ({"target_kl": 10**400}, "target_kl"),  # float() raised OverflowError, a 500 on /configs/import/
         ({"gamma": 10**400}, "gamma"),
-        ({"target_kl": 2.0}, "max_kl"),  # 2.0 is out of max_kl's range: TRPOConfig's own message
+        ({"target_kl": 2.0}, "target_kl → max_kl"),  # out of max_kl's range: TRPOConfig's message, the key as given
     ],
 )
 def test_untranslatable_settings_raise_an_error_naming_them(hyperparams: dict[str, Any], named: str) -> None:

@@ -69,12 +69,19 @@ def test_it_imports_an_rl_zoo_entry_and_saves_it_as_a_config(live_server: Any, p
     page.goto(f"{live_server.url}/configs/")
     page.click("text=Import sb3-contrib settings")
     page.select_option("select[name=environment]", "halfcheetah-browser")
-    page.fill("textarea[name=hyperparams]", '{"n_envs": 2, "n_steps": 1024, "target_kl": 0.04}')
+    entry = (  # pasted as rl-zoo's trpo.yml writes it
+        "HalfCheetah-v3:\n  n_envs: 2\n  n_steps: 1024\n  target_kl: 0.04\n"
+        '  policy_kwargs: "dict(net_arch=dict(pi=[32, 32], vf=[64, 64]))"\n'
+    )
+    page.fill("textarea[name=hyperparams]", entry)
     page.click("form.form button[type=submit]")
     page.wait_for_selector("text=Translated from sb3-contrib settings for halfcheetah-browser")
+    assert page.is_visible("text=The entry was written for HalfCheetah-v3; this environment is HalfCheetah-v5.")
     assert float(page.input_value("input[name=max_kl]")) == pytest.approx(0.24)
+    assert page.input_value("input[name=hidden_sizes]") == "32, 32"
     page.fill("input[name=name]", "zoo-halfcheetah")
     page.click("form.form button[type=submit]")
     page.wait_for_url("**/configs/*/")
     saved = TrainerConfig.objects.get(name="zoo-halfcheetah")
     assert saved.params["max_kl"] == pytest.approx(0.24) and saved.params["n_steps"] == 1024
+    assert saved.params["hidden_sizes"] == [32, 32] and saved.params["value_hidden_sizes"] == [64, 64]

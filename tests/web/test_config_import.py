@@ -80,9 +80,10 @@ def test_the_prefilled_form_saves_the_translated_config(signed_in: Client, pendu
     [
         ('{"ent_coef": 0.01}', "ent_coef: is not an sb3-contrib TRPO or rl-zoo setting"),
         ('{"target_kl": 5}', "max_kl: must be in (0, 1]"),
-        ('{"target_kl": NaN}', "NaN is not a JSON number"),
-        ("[1, 2]", "Must be a JSON object"),
-        ("{not json", "Not valid JSON"),
+        ('{"target_kl": NaN}', "NaN is not a number"),
+        ("[1, 2]", "must be a mapping"),
+        ("{not json", "neither JSON nor YAML"),
+        ("a: &x 1\nb: *x\n", "aliases (*x, line 2) are not accepted"),
         ('{"policy_kwargs": {"ortho_init": false}}', "policy_kwargs.ortho_init"),
         ('{"gamma": 1' + "0" * 400 + "}", "gamma: must be a number"),  # float() overflowed: a 500 until 2026-12-01
     ],
@@ -93,6 +94,31 @@ def test_bad_entries_are_explained_and_nothing_is_saved(
     context = translate(signed_in, "pendulum", hyperparams)
     errors = " ".join(context["form"].errors.get("hyperparams", []))
     assert fragment in errors, context["form"].errors
+    assert not TrainerConfig.objects.exists()
+
+
+def test_an_rl_zoo_yaml_entry_is_translated_and_what_it_cannot_carry_is_said(
+    signed_in: Client, halfcheetah: Environment
+) -> None:
+    yaml_entry = (
+        "HalfCheetah-v3:\n  normalize: true\n  n_envs: 2\n  n_timesteps: !!float 1e6\n  target_kl: 0.04\n"
+        '  policy_kwargs: "dict(activation_fn=nn.ReLU, net_arch=dict(pi=[128, 128], vf=[64, 64]))"\n'
+    )
+    page = signed_in.post(URL, {"environment": "halfcheetah", "hyperparams": yaml_entry})
+    initial = page.context["form"].initial
+    assert (initial["max_kl"], initial["activation"], initial["n_envs"]) == (0.24, "relu", 2)
+    assert (initial["hidden_sizes"], initial["value_hidden_sizes"]) == ([128, 128], [64, 64])
+    assert "Translated from the rl-zoo entry for HalfCheetah-v3" in initial["description"]
+    html = page.content.decode()
+    assert "The entry was written for HalfCheetah-v3; this environment is HalfCheetah-v5." in html
+    assert "n_timesteps (1,000,000) is a training budget" in html and "train for 2,048 steps" in html
+    assert not TrainerConfig.objects.exists()
+
+
+def test_an_expression_in_an_entry_is_refused_not_run(signed_in: Client, pendulum: Environment) -> None:
+    context = translate(signed_in, "pendulum", "policy_kwargs: \"__import__('os').getcwd()\"\n")
+    errors = " ".join(context["form"].errors.get("hyperparams", []))
+    assert "is not understood: only literals, dict(...) and names" in errors
     assert not TrainerConfig.objects.exists()
 
 

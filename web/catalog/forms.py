@@ -273,29 +273,26 @@ class Sb3ImportForm(forms.Form):
         help_text="Its action dimensions scale target_kl and cg_damping.",
     )
     hyperparams = forms.CharField(
-        label="sb3-contrib settings (JSON)",
+        label="sb3-contrib settings (YAML or JSON)",
         max_length=MAX_KWARGS_CHARS,
-        widget=forms.Textarea(attrs={"rows": 10}),
-        help_text='An rl-zoo trpo.yml entry as JSON, e.g. {"n_envs": 2, "n_steps": 1024, "target_kl": 0.04}.',
+        widget=forms.Textarea(attrs={"rows": 12, "spellcheck": "false"}),
+        help_text="An rl-zoo trpo.yml entry as it is written there (under its env id or bare), or the same as JSON.",
     )
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         from trainer import ConfigError
         from trainer.sb3_compat import action_dimensions, config_from_sb3
+        from trainer.zoo_entry import parse_zoo_entry
 
         environment, raw = cleaned.get("environment"), cleaned.get("hyperparams")
         if environment is None or raw is None:
             return cleaned
         try:
-            # policy_kwargs.net_arch may be sb3's old [{"pi": [...], "vf": [...]}]: five levels.
-            hyperparams = safety.parse_json_object(raw, max_depth=5, example='{"target_kl": 0.04}')
-        except ValueError as exc:
-            self.add_error("hyperparams", str(exc))
-            return cleaned
-        try:
+            entry = parse_zoo_entry(raw)
+            cleaned["entry"] = entry
             cleaned["action_dims"] = action_dimensions(environment.gym_id, environment.kwargs)
-            cleaned["params"] = config_from_sb3(hyperparams, cleaned["action_dims"]).to_dict()
+            cleaned["params"] = config_from_sb3(entry.hyperparams, cleaned["action_dims"]).to_dict()
         except ConfigError as exc:
             self.add_error("hyperparams", f"{exc.field}: {exc.message}")
         except ValueError as exc:

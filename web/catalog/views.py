@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
@@ -14,6 +16,9 @@ from web.catalog.forms import EnvironmentForm, Sb3ImportForm, TrainerConfigForm
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.services import ConfigNotDeletable, create_config, delete_config, edit_config
 from web.runs.models import Run
+
+if TYPE_CHECKING:
+    from trainer.zoo_entry import ZooEntry
 
 RECENT_RUNS = 20
 
@@ -85,20 +90,38 @@ def config_create(request: HttpRequest) -> HttpResponse:
     return render(request, "catalog/config_form.html", {"form": form, "source": source})
 
 
+def import_notes(entry: ZooEntry, env: Environment) -> list[str]:
+    """What the translation could not carry over from the entry, said where the user reviews the result."""
+    notes = []
+    if entry.env_id and entry.env_id != env.gym_id:
+        notes.append(f"The entry was written for {entry.env_id}; this environment is {env.gym_id}.")
+    steps = entry.hyperparams.get("n_timesteps")
+    if isinstance(steps, int | float) and not isinstance(steps, bool) and steps != env.budget_steps:
+        notes.append(
+            f"The entry's n_timesteps ({steps:,.0f}) is a training budget, which belongs to an environment here: "
+            f"runs on {env.slug} train for {env.budget_steps:,} steps."
+        )
+    return notes
+
+
 @login_required
 def config_import(request: HttpRequest) -> HttpResponse:
     """Translate an sb3-contrib / rl-zoo entry; a valid one prefills the new-config form (saving is still a review)."""
     form = Sb3ImportForm(request.POST or None, initial={"environment": request.GET.get("env", "")})
     if request.method == "POST" and form.is_valid():
-        env, k = form.cleaned_data["environment"], form.cleaned_data["action_dims"]
+        env, k, entry = (form.cleaned_data[key] for key in ("environment", "action_dims", "entry"))
+        source = f"the rl-zoo entry for {entry.env_id}" if entry.env_id else "sb3-contrib / rl-zoo settings"
         note = (
-            f"Translated from sb3-contrib / rl-zoo settings for {env.slug} ({env.gym_id}): target_kl and cg_damping "
+            f"Translated from {source} for {env.slug} ({env.gym_id}): target_kl and cg_damping "
             f"× {k} action dimension{'s' if k != 1 else ''}, sb3-contrib's defaults for keys not given."
         )
-        # Scaling by k leaves float noise (0.1 × 3 = 0.30000000000000004): the form shows what a person would type.
-        params = {k: float(f"{v:.12g}") if isinstance(v, float) else v for k, v in form.cleaned_data["params"].items()}
-        config_form = TrainerConfigForm(initial={**params, "description": note})
-        context = {"form": config_form, "imported_for": env, "action": reverse("catalog:config_create")}
+        config_form = TrainerConfigForm(initial={**form.cleaned_data["params"], "description": note})
+        context = {
+            "form": config_form,
+            "imported_for": env,
+            "imported_notes": import_notes(entry, env),
+            "action": reverse("catalog:config_create"),
+        }
         return render(request, "catalog/config_form.html", context)
     return render(request, "catalog/config_import.html", {"form": form})
 
