@@ -167,15 +167,19 @@ class RolloutCollector:
         )
 
     def _record_episodes(self, rewards: np.ndarray, done: np.ndarray) -> None:
-        """Close the books on every episode that ended in this batch; carry unfinished ones over."""
+        """Close the books on every episode that ended in this batch, in the order they ended; carry the rest over.
+
+        The order matters once more than 100 episodes end in a batch: the statistics are of the last 100 to end
+        (as sb3's Monitor keeps them), not of the last env's.
+        """
+        start = np.zeros(self.n_envs, dtype=np.int64)
+        for t, i in zip(*np.nonzero(done), strict=True):  # row-major: by step, then by env
+            self.recent_returns.append(float(self.ep_return[i] + rewards[start[i] : t + 1, i].sum()))
+            self.recent_lengths.append(int(self.ep_len[i] + t + 1 - start[i]))
+            self.ep_return[i], self.ep_len[i], start[i] = 0.0, 0, t + 1
         for i in range(self.n_envs):
-            start = 0
-            for t in np.flatnonzero(done[:, i]).tolist():
-                self.recent_returns.append(float(self.ep_return[i] + rewards[start : t + 1, i].sum()))
-                self.recent_lengths.append(int(self.ep_len[i] + t + 1 - start))
-                self.ep_return[i], self.ep_len[i], start = 0.0, 0, t + 1
-            self.ep_return[i] += rewards[start:, i].sum()
-            self.ep_len[i] += len(rewards) - start
+            self.ep_return[i] += rewards[start[i] :, i].sum()
+            self.ep_len[i] += len(rewards) - start[i]
 
     def episode_stats(self) -> tuple[float | None, float | None]:
         """Mean return and length of the last 100 finished episodes (None before the first one ends)."""
