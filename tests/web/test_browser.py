@@ -85,3 +85,29 @@ def test_it_imports_an_rl_zoo_entry_and_saves_it_as_a_config(live_server: Any, p
     saved = TrainerConfig.objects.get(name="zoo-halfcheetah")
     assert saved.params["max_kl"] == pytest.approx(0.24) and saved.params["n_steps"] == 1024
     assert saved.params["hidden_sizes"] == [32, 32] and saved.params["value_hidden_sizes"] == [64, 64]
+
+
+def test_the_submit_form_shows_what_a_submission_costs_before_it_is_sent(
+    live_server: Any, page: Any, settings: Any
+) -> None:
+    settings.TRUSTBOARD_MAX_STEPS_PER_DAY = 10_000
+    User.objects.create_user("sasha", password=PASSWORD)
+    env = Environment.objects.create(
+        slug="cartpole-cost", gym_id="CartPole-v1", budget_steps=6144, eval_episodes=2,
+        random_return=22.0, reference_return=500.0, min_seeds=1,
+    )  # fmt: skip
+    config = TrainerConfig.objects.create(name="cost-tiny", params=TINY_PARAMS)
+    sign_in(page, live_server.url, "sasha")
+    page.goto(f"{live_server.url}/runs/new/")
+    page.select_option("select[name=config]", str(config.pk))
+    assert "Training steps in the last 24 hours: 0 of 10,000 (10,000 left)" in page.inner_text("#allowance")
+    page.select_option("select[name=environment]", str(env.pk))
+    page.fill("input[name=seeds]", "1")
+    cost = page.locator("#submission-cost")
+    assert cost.inner_text() == "This submission: 1 run × 6,144 steps = 6,144 steps."
+    page.fill("input[name=seeds]", "2")
+    assert "12,288 steps. That is over the 10,000 steps you have left today." in cost.inner_text()
+    assert "over" in (cost.get_attribute("class") or "")
+    page.click("form.form button[type=submit]")  # the server's check stands behind the page's warning
+    page.wait_for_selector("text=Daily step limit reached")
+    assert not Run.objects.exists()

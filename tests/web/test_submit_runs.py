@@ -90,3 +90,17 @@ def test_it_refuses_a_config_whose_batch_is_larger_than_the_budget(
     message = " ".join(response.context["form"].errors["config"])
     assert "n_envs × n_steps = 4,096 steps" in message and "(2,048 steps)" in message
     assert not Run.objects.exists()
+
+
+def test_the_page_shows_the_allowance_and_each_environments_budget(
+    signed_in: Client, tiny_config: TrainerConfig, tiny_env: Environment, django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=False):
+        signed_in.post(URL, form(tiny_config, tiny_env, 2))
+    page = signed_in.get(URL)
+    allowance = page.context["allowance"]
+    assert (allowance.active_runs, allowance.steps_today) == (2, 2 * tiny_env.budget_steps)
+    html = page.content.decode()
+    assert f"Runs queued or running: 2 of {allowance.max_active_runs}" in html
+    assert f"({allowance.max_steps_per_day - 2 * tiny_env.budget_steps:,} left)" in html
+    assert f'"{tiny_env.pk}": {tiny_env.budget_steps}' in html, "the budgets the page's script multiplies"

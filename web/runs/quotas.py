@@ -60,6 +60,30 @@ def usage(owner: AbstractBaseUser, now: datetime | None = None) -> Usage:
     return Usage(active_runs=active, steps_today=int(steps))
 
 
+@dataclass(frozen=True)
+class Allowance:
+    """What a user may still submit now, for the submit form to show before they try."""
+
+    active_runs: int
+    max_active_runs: int
+    steps_today: int
+    max_steps_per_day: int
+
+    @property
+    def runs_left(self) -> int:
+        return max(0, self.max_active_runs - self.active_runs)
+
+    @property
+    def steps_left(self) -> int:
+        return max(0, self.max_steps_per_day - self.steps_today)
+
+
+def allowance(owner: AbstractBaseUser) -> Allowance:
+    """The user's usage beside both limits (the same counting as :func:`check_quota`)."""
+    current = usage(owner)
+    return Allowance(current.active_runs, max_active_runs(), current.steps_today, max_steps_per_day())
+
+
 def _steps_free_at(owner: AbstractBaseUser, now: datetime, needed: int) -> datetime | None:
     """When enough of today's steps have aged out of the 24-hour window to make room for ``needed`` more."""
     freed = 0

@@ -15,10 +15,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
+from web.catalog.models import Environment
 from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
-from web.runs.quotas import QuotaExceeded
+from web.runs.quotas import QuotaExceeded, allowance
 from web.runs.services import BatchExceedsBudget, RunNotDeletable, delete_run, submit_runs
 
 log = logging.getLogger(__name__)
@@ -38,18 +39,24 @@ def submit(request: HttpRequest) -> HttpResponse:
             runs = submit_runs(request.user, data["config"], data["environment"], data["seeds"])
         except QuotaExceeded as exc:
             form.add_error(None, str(exc))
-            return render(request, "runs/submit.html", {"form": form}, status=429)
+            return render(request, "runs/submit.html", submit_context(request, form), status=429)
         except ConfigError as exc:  # params stored under an older trainer that no longer validate
             form.add_error("config", f"This config no longer validates: {exc}")
-            return render(request, "runs/submit.html", {"form": form})
+            return render(request, "runs/submit.html", submit_context(request, form))
         except BatchExceedsBudget as exc:
             form.add_error("config", str(exc))
-            return render(request, "runs/submit.html", {"form": form})
+            return render(request, "runs/submit.html", submit_context(request, form))
         seeds = ", ".join(str(r.seed) for r in runs)
         summary = f"{len(runs)} run(s) of {data['config']} on {data['environment']} (seeds {seeds})"
         messages.success(request, f"Queued {summary}.")
         return redirect(runs[0] if len(runs) == 1 else "runs:mine")
-    return render(request, "runs/submit.html", {"form": form})
+    return render(request, "runs/submit.html", submit_context(request, form))
+
+
+def submit_context(request: HttpRequest, form: SubmitRunForm) -> dict[str, object]:
+    """The form, the user's allowance, and each environment's budget (the page shows what a submission costs)."""
+    budgets = {str(pk): steps for pk, steps in Environment.objects.values_list("pk", "budget_steps")}
+    return {"form": form, "allowance": allowance(request.user), "budgets": budgets}
 
 
 @login_required
