@@ -22,16 +22,21 @@ def sign_in(page: Any, base_url: str, username: str) -> None:
     page.wait_for_url("**/runs/mine/")
 
 
-def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: Any, live_worker: Any, page: Any) -> None:
-    User.objects.create_user("walter", password=PASSWORD)
-    # 24 updates: long enough that the page is first drawn while the run is still queued or running.
+def signed_in_with_cartpole(page: Any, base_url: str, username: str) -> tuple[Environment, TrainerConfig]:
+    """A new user signed in, a CartPole environment of 6,144 steps (24 updates of TINY_PARAMS) and a tiny config."""
+    User.objects.create_user(username, password=PASSWORD)
     env = Environment.objects.create(
-        slug="cartpole-browser", gym_id="CartPole-v1", budget_steps=6144, eval_episodes=2,
+        slug=f"cartpole-{username}", gym_id="CartPole-v1", budget_steps=6144, eval_episodes=2,
         random_return=22.0, reference_return=500.0, min_seeds=1,
     )  # fmt: skip
-    config = TrainerConfig.objects.create(name="browser-tiny", params=TINY_PARAMS)
+    config = TrainerConfig.objects.create(name=f"tiny-{username}", params=TINY_PARAMS)
+    sign_in(page, base_url, username)
+    return env, config
 
-    sign_in(page, live_server.url, "walter")
+
+def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: Any, live_worker: Any, page: Any) -> None:
+    # 24 updates: long enough that the page is first drawn while the run is still queued or running.
+    env, config = signed_in_with_cartpole(page, live_server.url, "walter")
 
     page.goto(f"{live_server.url}/runs/new/")
     page.select_option("select[name=config]", str(config.pk))
@@ -91,13 +96,7 @@ def test_the_submit_form_shows_what_a_submission_costs_before_it_is_sent(
     live_server: Any, page: Any, settings: Any
 ) -> None:
     settings.TRUSTBOARD_MAX_STEPS_PER_DAY = 10_000
-    User.objects.create_user("sasha", password=PASSWORD)
-    env = Environment.objects.create(
-        slug="cartpole-cost", gym_id="CartPole-v1", budget_steps=6144, eval_episodes=2,
-        random_return=22.0, reference_return=500.0, min_seeds=1,
-    )  # fmt: skip
-    config = TrainerConfig.objects.create(name="cost-tiny", params=TINY_PARAMS)
-    sign_in(page, live_server.url, "sasha")
+    env, config = signed_in_with_cartpole(page, live_server.url, "sasha")
     page.goto(f"{live_server.url}/runs/new/")
     page.select_option("select[name=config]", str(config.pk))
     assert "Training steps in the last 24 hours: 0 of 10,000 (10,000 left)" in page.inner_text("#allowance")
