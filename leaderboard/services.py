@@ -77,9 +77,14 @@ def _one_per_seed(runs: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
 def compute_entry(env: Environment, runs: list[dict[str, Any]], curves: dict[int, Any]) -> dict[str, Any]:
     """The aggregate numbers of one entry from its finished runs (plain values, no queries)."""
     finals = [r["final_return_mean"] for r in runs]
-    episodes = [x for r in runs for x in (r["eval_returns"] or []) if _float(x) is not None]
+    # The IQM pools every evaluation episode, and the AUC averages every run's curve, only when every run has
+    # them: from a subset (rows from before the field existed, a run whose metrics were lost) they would describe
+    # other seeds than the score does. Without episodes the IQM falls back to the runs' final means.
+    every_episode = [[x for x in (r["eval_returns"] or []) if _float(x) is not None] for r in runs]
+    episodes = [x for run_episodes in every_episode for x in run_episodes] if all(every_episode) else []
     score = stats.bootstrap_mean(finals)
-    aucs = [stats.auc_at_budget(*curves[r["id"]], env.budget_steps) for r in runs if r["id"] in curves]
+    has_curves = all(r["id"] in curves for r in runs)
+    aucs = [stats.auc_at_budget(*curves[r["id"]], env.budget_steps) for r in runs] if has_curves else []
     run_curves = [curves[r["id"]] for r in runs if r["id"] in curves]
     curve: dict[str, list[float]] = {}
     if run_curves:

@@ -171,6 +171,19 @@ def test_it_ignores_runs_without_a_finite_final_score(make_env, make_config, mak
     assert entry.seeds == [1, 2] and entry.score_mean == pytest.approx(2.5)
 
 
+def test_iqm_and_auc_describe_every_seed_or_fall_back(make_env, make_config, make_runs) -> None:
+    """A run without evaluation episodes or metrics (an old row) is not silently left out of the IQM or the AUC."""
+    env, cfg = make_env(budget_steps=1000), make_config()
+    runs = make_runs(cfg, env, [10.0, 20.0, 30.0])
+    Run.objects.filter(pk=runs[2].pk).update(eval_returns=[])
+    runs[2].metrics.all().delete()
+    entry = services.refresh_entry(cfg.pk, env.pk)
+    assert entry.n_seeds == 3
+    assert entry.iqm == pytest.approx(scipy.stats.trim_mean([10.0, 20.0, 30.0], 0.25)), "the runs' final means"
+    assert entry.iqm != pytest.approx(scipy.stats.trim_mean([9, 10, 10, 11, 19, 20, 20, 21], 0.25)), "not 2 of 3"
+    assert entry.auc is None, "an AUC of two seeds would sit beside a score of three"
+
+
 def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, django_capture_on_commit_callbacks):
     env, cfg = make_env(), make_config()
     runs = make_runs(cfg, env, [1.0, 2.0])
