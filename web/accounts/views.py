@@ -6,12 +6,32 @@ from typing import Any
 
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.http import HttpResponse
-from django.shortcuts import redirect
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.views.generic import FormView
 
 from web.accounts.forms import RateLimitedAuthenticationForm, RateLimitedPasswordChangeForm
+from web.catalog.models import Environment, TrainerConfig
+from web.runs.models import Run, RunStatus
+from web.runs.quotas import allowance
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    """One page for what is the user's: allowance, runs by status, their configs and environments, password."""
+    user = request.user
+    counts = dict(Run.objects.filter(owner=user).values_list("status").annotate(n=Count("id")).order_by())
+    context = {
+        "allowance": allowance(user),
+        "run_counts": [(label, counts.get(value, 0)) for value, label in RunStatus.choices],
+        "n_runs": sum(counts.values()),
+        "configs": TrainerConfig.objects.filter(owner=user).annotate(n_runs=Count("runs")).order_by("name", "version"),
+        "environments": Environment.objects.filter(created_by=user).order_by("slug"),
+    }
+    return render(request, "registration/account.html", context)
 
 
 class SignUpView(FormView):
