@@ -29,15 +29,8 @@ from trainer.config import ConfigError
 
 MAX_EXPRESSION_CHARS = 2000
 MAX_DEPTH = 8  # an entry is {env: {policy_kwargs: {net_arch: {pi: [..]}}}}: five levels, with room to spare
-# Keys of an entry (rather than env ids): if a one-key mapping's key is one of these, it is the settings themselves.
-_KNOWN_SETTING_KEYS = frozenset(
-    {
-        "learning_rate", "n_steps", "n_envs", "batch_size", "gamma", "gae_lambda", "cg_max_steps", "cg_damping",
-        "line_search_shrinking_factor", "line_search_max_iter", "n_critic_updates", "normalize_advantage",
-        "target_kl", "sub_sampling_factor", "use_sde", "sde_sample_freq", "policy", "policy_kwargs", "normalize",
-        "n_timesteps", "env_wrapper", "vec_env_wrapper", "frame_stack", "callback",
-    }
-)  # fmt: skip
+# A trpo.yml key naming an environment (CartPole-v1, ALE/Pong-v5, my_pkg:MyEnv-v0) rather than a setting.
+_ENV_ID = re.compile(r"^[\w.:/-]+-v\d+$")
 # Exponent floats as YAML 1.2 and JSON read them: PyYAML's 1.1 rule wants a dot, so 1e-3 would be the string "1e-3".
 _FLOAT_12 = re.compile(r"^[-+]?(?:\d+\.\d*|\.\d+|\d+)[eE][-+]?\d+$")
 
@@ -61,7 +54,7 @@ def parse_zoo_entry(text: str) -> ZooEntry:
         raise ConfigError("entry", "must be a mapping of sb3-contrib settings, e.g. {n_envs: 2, target_kl: 0.04}")
     _check_depth(data)
     env_id = None
-    entries = [key for key, value in data.items() if isinstance(value, dict) and key not in _KNOWN_SETTING_KEYS]
+    entries = [key for key, value in data.items() if isinstance(value, dict) and _ENV_ID.match(str(key))]
     if entries and len(entries) == len(data):
         if len(entries) > 1:
             names = ", ".join(str(key) for key in entries[:5]) + (", …" if len(entries) > 5 else "")
