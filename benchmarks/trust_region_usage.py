@@ -1,9 +1,10 @@
 """How much of the trust region does each TRPO step use? A table from the trainer's own per-update metrics.
 
-Why: the full step is √(2δ / xᵀ(F + λI)x)·x with the damping λ inside, so a damping that is large next to the
-Fisher's eigenvalues makes every step smaller than δ, and the line search then never has anything to cut. Whether
-that happens is a property of a config on an environment, read here from ``train/kl`` (the accepted step's mean
-KL), ``train/max_kl`` (δ), ``train/line_search_steps`` and ``train/step_accepted``: no instrumentation.
+Why: the full step puts the quadratic model of the KL, damping λ included (√(2δ / xᵀ(F + λI)x)·x), at δ; the
+actual KL of the step can be well below δ (the damping, and the KL's curvature falling off along the step), and the
+line search then never has anything to cut. How far below is a property of a config on an environment, read here
+from ``train/kl`` (the accepted step's mean KL), ``train/max_kl`` (δ), ``train/line_search_steps`` and
+``train/step_accepted``: no instrumentation.
 
     python benchmarks/trust_region_usage.py --env Walker2d-v5 --steps 300000 --seeds 0 \\
         --variant zoo={} --variant 'damp006={"cg_damping": 0.06}'

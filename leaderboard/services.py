@@ -83,9 +83,9 @@ def compute_entry(env: Environment, runs: list[dict[str, Any]], curves: dict[int
     every_episode = [[x for x in (r["eval_returns"] or []) if _float(x) is not None] for r in runs]
     episodes = [x for run_episodes in every_episode for x in run_episodes] if all(every_episode) else []
     score = stats.bootstrap_mean(finals)
-    has_curves = all(r["id"] in curves for r in runs)
-    aucs = [stats.auc_at_budget(*curves[r["id"]], env.budget_steps) for r in runs] if has_curves else []
     run_curves = [curves[r["id"]] for r in runs if r["id"] in curves]
+    every_curve = len(run_curves) == len(runs)
+    aucs = [stats.auc_at_budget(*c, env.budget_steps) for c in run_curves] if every_curve else []
     curve: dict[str, list[float]] = {}
     if run_curves:
         first = min(c[0][0] for c in run_curves)

@@ -101,9 +101,9 @@ def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **override
         elif key in PER_ACTION_DIMENSION:
             fields[PER_ACTION_DIMENSION[key]] = _scaled(key, value, action_dims)
         elif key == "normalize":
-            fields.update(_normalize_fields(zoo_expression(key, value) if isinstance(value, str) else value))
+            fields.update(_normalize_fields(_read_expression(key, value)))
         elif key == "policy_kwargs":
-            fields.update(_policy_fields(zoo_expression(key, value) if isinstance(value, str) else value))
+            fields.update(_policy_fields(_read_expression(key, value)))
         elif key == "policy":
             if value != "MlpPolicy":
                 raise ConfigError("policy", f"only MlpPolicy has an equivalent here, got {value!r}")
@@ -124,6 +124,11 @@ def _named_as_given(field: str, hyperparams: Mapping[str, Any]) -> str:
     """A TRPOConfig field named as the entry named it too (``target_kl → max_kl``), so the user finds their key."""
     given = [key for key, ours in {**SB3_TO_TRPOCONFIG, **PER_ACTION_DIMENSION}.items() if ours == field]
     return f"{given[0]} → {field}" if given and given[0] in hyperparams and given[0] != field else field
+
+
+def _read_expression(key: str, value: Any) -> Any:
+    """rl-zoo writes ``policy_kwargs`` and ``normalize`` as Python expressions in strings: read them as literals."""
+    return zoo_expression(key, value) if isinstance(value, str) else value
 
 
 def _scaled(key: str, value: Any, action_dims: int) -> float:
