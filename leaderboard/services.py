@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from leaderboard import charts, ranking, stats
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
+from leaderboard.tasks import request_environment_refresh
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run, RunMetric
 
@@ -320,10 +321,12 @@ def remember_board_fields(sender: object, instance: Environment, raw: bool = Fal
 def on_environment_saved(
     sender: object, instance: Environment, created: bool, raw: bool = False, **kwargs: Any
 ) -> None:
-    """``post_save`` receiver for Environment: after an edit of a board field commits, rebuild its boards.
+    """``post_save`` receiver for Environment: after an edit of a board field commits, have its boards rebuilt.
 
-    A new environment has no entries yet, and a fixture load (``raw``) is no edit. Like :func:`on_run_finished`, a
-    failure is logged, not raised: the edit itself is saved, and ``manage.py recompute_leaderboard`` can rebuild.
+    The rebuild runs on the ``control`` worker (:mod:`leaderboard.tasks`), not in the admin's request: recomputing
+    every entry's statistics takes seconds on a busy environment. A new environment has no entries yet, and a
+    fixture load (``raw``) is no edit. Like :func:`on_run_finished`, a failure is logged, not raised: the edit
+    itself is saved, and ``manage.py recompute_leaderboard`` can rebuild.
     """
     stored = getattr(instance, "_stored_board_fields", None)
     if created or raw or stored is None or all(stored[name] == getattr(instance, name) for name in BOARD_FIELDS):
@@ -332,7 +335,7 @@ def on_environment_saved(
 
     def refresh() -> None:
         try:
-            refresh_environment(environment_id)
+            request_environment_refresh(environment_id)
         except Exception:
             log.exception("leaderboard refresh failed after an edit of environment %s", environment_id)
 

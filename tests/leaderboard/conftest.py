@@ -109,3 +109,29 @@ def board(make_env, make_config, make_runs) -> dict[str, Any]:
     make_runs(short, env, [99.0])
     services.recompute_all()
     return {"env": env, "default": default, "strong": strong, "close": close, "short": short}
+
+
+@pytest.fixture
+def control_queue() -> Callable[[], list[tuple[str, list[Any]]]]:
+    """The real broker's ``control`` queue, emptied first; calling the fixture takes its messages out and returns
+    each one's (task name, args), oldest first."""
+    import base64
+    import json
+
+    import redis
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    client.delete(settings.CONTROL_QUEUE)
+
+    def take() -> list[tuple[str, list[Any]]]:
+        raw = client.lrange(settings.CONTROL_QUEUE, 0, -1)
+        client.delete(settings.CONTROL_QUEUE)
+        messages = []
+        for payload in reversed(raw):  # kombu pushes on the left and pops on the right
+            message = json.loads(payload)
+            body = base64.b64decode(message["body"]) if message["properties"]["body_encoding"] == "base64" else ""
+            messages.append((message["headers"]["task"], json.loads(body or message["body"])[0]))
+        return messages
+
+    return take

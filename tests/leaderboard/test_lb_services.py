@@ -11,7 +11,7 @@ from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from leaderboard import services, stats
+from leaderboard import services, stats, tasks
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
 from web.runs.models import Run
 from web.runs.signals import run_finished
@@ -194,8 +194,10 @@ def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, dj
 
 
 def test_an_edit_of_an_environment_rebuilds_its_boards(
-    make_env, make_config, make_runs, django_capture_on_commit_callbacks
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks, control_queue
 ) -> None:
+    """The edit sends one message to the control queue; what that message runs rebuilds the boards (a real control
+    worker doing it is in test_lb_refresh_task.py)."""
     env, cfg = make_env(min_seeds=3, reference_return=100.0), make_config()
     make_runs(cfg, env, [40.0, 50.0])
     services.refresh_entry(cfg.pk, env.pk)
@@ -205,6 +207,9 @@ def test_an_edit_of_an_environment_rebuilds_its_boards(
     env.min_seeds, env.reference_return = 2, 50.0
     with django_capture_on_commit_callbacks(execute=True):
         env.save()
+    assert LeaderboardEntry.objects.get(config=cfg, environment=env).provisional, "not rebuilt in the request"
+    assert control_queue() == [(tasks.TASK_NAME, [env.pk])]
+    tasks.refresh_environment_boards(env.pk)
     entry = LeaderboardEntry.objects.get(config=cfg, environment=env)
     assert (entry.provisional, entry.rank) == (False, 1)
     expected = stats.stratified_iqm([stats.normalize([40.0, 50.0], 0.0, 50.0)]).value
@@ -228,7 +233,7 @@ def test_an_edit_that_no_board_reads_rebuilds_nothing(
 
 
 def test_an_environment_off_the_overall_board_neither_scores_nor_unranks_anyone(
-    make_env, make_config, make_runs, django_capture_on_commit_callbacks
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks, control_queue
 ) -> None:
     """Anyone signed in may register an environment: one with a single run must not make every config that
     lacks it provisional on the overall board, nor feed it a score scale staff never looked at."""
@@ -239,9 +244,11 @@ def test_an_environment_off_the_overall_board_neither_scores_nor_unranks_anyone(
     services.recompute_all()
     assert LeaderboardEntry.objects.get(config=mine, environment=registered).rank == 1, "it has its own board"
     assert list(OverallEntry.objects.values_list("config_id", "rank", "n_envs")) == [(both.pk, 1, 1)]
-    registered.counts_overall = True  # staff include it: the overall board is rebuilt at once
+    registered.counts_overall = True  # staff include it: the control worker rebuilds the overall board
     with django_capture_on_commit_callbacks(execute=True):
         registered.save()
+    assert control_queue() == [(tasks.TASK_NAME, [registered.pk])]
+    tasks.refresh_environment_boards(registered.pk)
     rows = {r.config_id: r for r in OverallEntry.objects.all()}
     assert rows[both.pk].provisional and rows[mine.pk].provisional, "neither is confirmed on both environments now"
 
