@@ -20,7 +20,7 @@ from trainer.checkpoint import CheckpointError, load_policy, save_checkpoint
 from trainer.config import ConfigError, TRPOConfig
 from trainer.envs import check_seed, make_env_check
 from trainer.evaluate import evaluate
-from trainer.render import record_gif
+from trainer.render import DEFAULT_MAX_WIDTH, record_gif
 from trainer.sb3_compat import action_dimensions, config_from_sb3
 from trainer.train import TrainingDiverged, resolve_device, steps_for_budget, train
 from trainer.zoo_entry import parse_zoo_entry
@@ -60,6 +60,18 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--gif", type=Path, required=True)
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--max-steps", type=int, default=1000)
+    g.add_argument(
+        "--every",
+        type=int,
+        default=None,
+        help="keep one frame in this many steps (default: as few as real-time playback allows)",
+    )
+    g.add_argument(
+        "--width",
+        type=int,
+        default=DEFAULT_MAX_WIDTH,
+        help=f"scale wider frames down to this many pixels (default {DEFAULT_MAX_WIDTH}; 0 keeps them as rendered)",
+    )
     g.set_defaults(func=_play)
     c = sub.add_parser(
         "from-sb3",
@@ -188,6 +200,8 @@ def _play(args: argparse.Namespace) -> int:
         args.gif,
         seed=args.seed,
         max_steps=args.max_steps,
+        every=args.every,
+        max_width=args.width or None,
     )
     print(f"wrote {frames} frames to {args.gif}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,18 @@ from PIL import Image
 from trainer.agent import Policy
 from trainer.envs import check_policy_fits, check_seed, make_env
 
+# Browsers show a GIF frame shorter than 20 ms for 100 ms, so a faster environment would play five times too slowly:
+# such an episode keeps every n-th frame instead, shown for n steps' time.
+MIN_FRAME_MS = 20
+DEFAULT_MAX_WIDTH = 480
+
+
+def frame_stride(render_fps: float) -> int:
+    """The fewest steps per kept frame that let each frame last at least ``MIN_FRAME_MS`` at real-time speed."""
+    if not render_fps > 0:
+        raise ValueError(f"render_fps must be positive, got {render_fps}")
+    return max(1, math.ceil(render_fps * MIN_FRAME_MS / 1000 - 1e-9))
+
 
 def record_gif(
     policy: Policy,
@@ -21,32 +34,50 @@ def record_gif(
     *,
     seed: int = 0,
     max_steps: int = 1000,
-    fps: int = 30,
+    every: int | None = None,
+    max_width: int | None = DEFAULT_MAX_WIDTH,
 ) -> int:
-    """Play one deterministic episode and save its frames to ``path``; return the number of frames."""
+    """Play one deterministic episode and save it to ``path`` as a GIF that plays in real time; return the frames
+    written.
+
+    ``every`` keeps one frame in that many steps (default: :func:`frame_stride` of the environment's
+    ``render_fps``, so Hopper's 125 frames a second become about 42); ``max_width`` scales wider frames down, keeping
+    their shape (None keeps them as rendered). Both bound memory: Pillow writes a GIF only once it holds every frame.
+    """
     check_seed(seed, "the seed")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise ValueError(f"every must be an integer from 1 (one frame kept per that many steps), got {every!r}")
+    if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 16):
+        raise ValueError(f"max_width must be an integer from 16 pixels, or None, got {max_width!r}")
     env = make_env(env_id, env_kwargs, render_mode="rgb_array")
+    fps = float(env.metadata.get("render_fps") or 30)
+    stride = every or frame_stride(fps)
     frames: list[Image.Image] = []
 
-    def frame() -> Image.Image:
+    def keep_frame() -> None:
         pixels = env.render()
         if not isinstance(pixels, np.ndarray):
             raise ValueError(f"{env_id} did not render an RGB frame")
-        # Kept as a palette image, as the GIF stores it: a third of an RGB frame's memory (a 1,000-step episode of
-        # 600x400 frames held 1.5 GB as RGB).
-        return Image.fromarray(pixels).convert("P", palette=Image.Palette.ADAPTIVE)
+        image = Image.fromarray(pixels)
+        if max_width is not None and image.width > max_width:
+            image = image.resize((max_width, max(1, round(image.height * max_width / image.width))), Image.LANCZOS)
+        # Kept as a palette image, as the GIF stores it: a third of an RGB frame's memory.
+        frames.append(image.convert("P", palette=Image.Palette.ADAPTIVE))
 
     try:
         check_policy_fits(policy.space, env, env_id)
         obs, _ = env.reset(seed=seed)
-        frames.append(frame())
-        for _ in range(max_steps):
+        keep_frame()
+        for step in range(1, max_steps + 1):
             obs, _, terminated, truncated, _ = env.step(policy.act(obs))
-            frames.append(frame())
+            if step % stride == 0 or terminated or truncated:
+                keep_frame()  # the last frame is always kept: the episode's end is what a viewer looks for
             if terminated or truncated:
                 break
     finally:
         env.close()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=int(1000 / fps), loop=0)
+    # GIF frame times are whole hundredths of a second: Hopper's 3 steps (24 ms) are stored as 20 ms.
+    duration = max(MIN_FRAME_MS, 10 * round(stride * 100 / fps))
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=0)
     return len(frames)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from trainer import TRPOConfig
 from trainer.__main__ import main
@@ -171,4 +172,9 @@ def test_play_refuses_a_bad_seed_and_a_file_that_is_no_gif(tmp_path: Path, capsy
     assert "--gif must name a .gif file" in capsys.readouterr().err
     assert main(["play", ckpt, "--gif", str(tmp_path / "a.gif"), "--seed", "-1"]) == 2
     assert "seed must be an integer from 0" in capsys.readouterr().err
+    assert main(["play", ckpt, "--gif", str(tmp_path / "a.gif"), "--every", "0"]) == 2
+    assert "every must be an integer from 1" in capsys.readouterr().err
     assert not (tmp_path / "a.gif").exists() and not (tmp_path / "a.png").exists()
+    assert main(["play", ckpt, "--gif", str(tmp_path / "b.gif"), "--max-steps", "3", "--width", "0"]) == 0
+    with Image.open(tmp_path / "b.gif") as gif:
+        assert gif.size == (600, 400), "--width 0 keeps the frames as rendered"
