@@ -223,7 +223,7 @@ def _canonical_query(request: HttpRequest, columns: list[boards.Column]) -> bool
     if any(name not in BOARD_PARAMS or len(request.GET.getlist(name)) != 1 for name in request.GET):
         return False
     sort = request.GET.get("sort")
-    if sort is not None and sort.removeprefix("-") not in {c.key for c in columns}:  # one "-" at most: --rank
+    if sort is not None and sort != boards.sort_param(*boards.parse_sort(sort, columns)):  # not "--rank", " rank"
         return False
     return all(
         (value := request.GET.get(name)) is None

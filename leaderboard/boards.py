@@ -61,6 +61,11 @@ def parse_sort(value: str | None, columns: list[Column]) -> tuple[Column, bool]:
     return column, descending
 
 
+def sort_param(column: Column, descending: bool) -> str:
+    """The one spelling of a sort in ``?sort=``: what links carry, cache keys hold, and :func:`parse_sort` reads."""
+    return f"-{column.key}" if descending else column.key
+
+
 def _ordering(column: Column, descending: bool, tiebreak: str, ranking_key: str) -> list[OrderBy]:
     """Nulls always last (an unranked or unmeasured entry never heads a column), then a stable tiebreak: within a
     rank, the order the ranking itself uses (mean, the narrower interval, then the key it ranked by)."""

@@ -76,7 +76,7 @@ def environment_meta(env: Environment) -> dict[str, Any]:
 def environment_export(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     env = get_object_or_404(Environment.objects.only("pk", *EXPORTED_ENV_FIELDS), slug=slug)
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.ENTRY_COLUMNS)
-    sort = f"-{column.key}" if descending else column.key
+    sort = boards.sort_param(column, descending)
 
     meta = environment_meta(env)
 
@@ -93,7 +93,7 @@ def environment_export(request: HttpRequest, slug: str, fmt: str) -> HttpRespons
 
 def overall_export(request: HttpRequest, fmt: str) -> HttpResponse:
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.OVERALL_COLUMNS)
-    sort = f"-{column.key}" if descending else column.key
+    sort = boards.sort_param(column, descending)
 
     def build() -> bytes:
         qs, _, _ = boards.overall_entries(sort)

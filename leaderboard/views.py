@@ -34,7 +34,7 @@ def _sort_links(columns: list[boards.Column], current: boards.Column, descending
     links = []
     for c in columns:
         desc = not descending if c is current else c.descending_first
-        links.append({"column": c, "sort": f"-{c.key}" if desc else c.key, "active": c is current,
+        links.append({"column": c, "sort": boards.sort_param(c, desc), "active": c is current,
                       "descending": descending if c is current else None})  # fmt: skip
     return links
 
@@ -63,7 +63,7 @@ def _cached_body(key: str, build: Callable[[], dict[str, Any]], template: str) -
 def home(request: HttpRequest) -> HttpResponse:
     """The overall board across environments, its performance profile, and every environment's leader."""
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.OVERALL_COLUMNS)
-    sort = f"-{column.key}" if descending else column.key
+    sort = boards.sort_param(column, descending)
     number = _page_number(request)
 
     def build() -> dict[str, Any]:
@@ -99,7 +99,7 @@ def environment_board(request: HttpRequest, slug: str) -> HttpResponse:
     if env is None:
         raise Http404("no such environment")
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.ENTRY_COLUMNS)
-    sort = f"-{column.key}" if descending else column.key
+    sort = boards.sort_param(column, descending)
     number = _page_number(request)
 
     def build() -> dict[str, Any]:

@@ -60,7 +60,9 @@ def record_gif(
             raise ValueError(f"{env_id} did not render an RGB frame")
         image = Image.fromarray(pixels)
         if max_width is not None and image.width > max_width:
-            image = image.resize((max_width, max(1, round(image.height * max_width / image.width))), Image.Resampling.LANCZOS)
+            image = image.resize(
+                (max_width, max(1, round(image.height * max_width / image.width))), Image.Resampling.LANCZOS
+            )
         # Kept as a palette image, as the GIF stores it: a third of an RGB frame's memory.
         frames.append(image.convert("P", palette=Image.Palette.ADAPTIVE))
 
