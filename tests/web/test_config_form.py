@@ -51,6 +51,13 @@ def test_it_saves_the_trainers_own_dict(signed_in: Client, user: User) -> None:
     assert json.dumps(config.params, indent=2, sort_keys=True).replace('"', "&quot;") in detail
 
 
+@pytest.mark.parametrize("typed", ["32 32", "32,32", " 32 ,  32 ", "32\t32"])
+def test_layer_sizes_may_be_separated_by_spaces_and_never_run_together(signed_in: Client, typed: str) -> None:
+    """``32 32`` was saved as one layer of 3,232 units."""
+    assert signed_in.post(URL, config_form_data(hidden_sizes=typed)).status_code == 302
+    assert TrainerConfig.objects.get(name="my-config").params["hidden_sizes"] == [32, 32]
+
+
 @pytest.mark.parametrize(
     ("field", "value", "fragment"),
     [
@@ -198,3 +205,14 @@ def test_the_trainer_fields_come_in_sections_and_a_folded_one_opens_on_an_error(
     assert '<details class="form-section"><summary>System</summary>' in html
     refused = signed_in.post(URL, config_form_data(torch_threads="-1")).content.decode()
     assert '<details class="form-section" open><summary>System</summary>' in refused
+
+
+def test_the_config_list_is_by_name_then_newest_version_first(client: Client, db: None) -> None:
+    """Django leaves Meta.ordering out of the list's grouped (run-counting) query: the order must be explicit."""
+    params = TRPOConfig().to_dict()
+    for name, version in (("b-config", 1), ("a-config", 1), ("a-config", 2), ("a-config", 3)):
+        TrainerConfig.objects.create(name=name, version=version, params=params)
+    html = client.get(reverse("catalog:configs")).content.decode()
+    shown = [html.index(f"{name} v{version}") for name, version in
+             (("a-config", 3), ("a-config", 2), ("a-config", 1), ("b-config", 1))]  # fmt: skip
+    assert shown == sorted(shown)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -87,8 +88,30 @@ def test_it_rejects_oversized_kwargs(signed_in: Client) -> None:
     assert_rejected(post(signed_in, kwargs=big), "kwargs", "at most 4096 characters")
 
 
-def test_it_rejects_a_zero_budget(signed_in: Client) -> None:
-    assert_rejected(post(signed_in, budget_steps=0), "budget_steps", "greater than or equal to 1")
+@pytest.mark.parametrize("field", ["budget_steps", "eval_episodes", "min_seeds"])
+@pytest.mark.parametrize("value", [0, -1])
+def test_it_states_the_real_minimum_of_a_count(signed_in: Client, field: str, value: int) -> None:
+    """A negative count was told "at least 0", which the form then refused too; the input's min agrees."""
+    assert_rejected(post(signed_in, **{field: value}), field, "greater than or equal to 1")
+    assert re.search(rf'<input type="number" name="{field}"[^>]* min="1"', signed_in.get(URL).content.decode())
+
+
+def test_it_refuses_an_evaluation_seed_the_trainer_would_refuse_after_training(signed_in: Client) -> None:
+    """Runs would have trained their whole budget and then failed at the evaluation (SQLite stores any integer)."""
+    assert_rejected(post(signed_in, eval_seed=2**32), "eval_seed", "less than or equal to")
+    assert post(signed_in, eval_seed=2**31 - 1).status_code == 302, "the largest PostgreSQL's column holds"
+
+
+def test_a_slug_that_is_a_pages_address_is_refused(signed_in: Client) -> None:
+    """/environments/new/ is the registration form: an environment called "new" could never be reached."""
+    assert_rejected(post(signed_in, slug="new"), "slug", "is the address of a page here")
+
+
+def test_the_largest_seed_here_is_the_trainers() -> None:
+    from trainer.envs import MAX_SEED
+    from web.catalog.models import MAX_EVAL_SEED
+
+    assert MAX_EVAL_SEED == MAX_SEED
 
 
 def test_it_sends_anonymous_visitors_to_the_login_page(client: Client, db: None) -> None:
@@ -216,3 +239,11 @@ def test_a_registered_environment_is_off_the_overall_board_until_staff_include_i
     env.refresh_from_db()
     assert env.counts_overall
     assert "Counts on the overall board" in client.get(env.get_absolute_url()).content.decode()
+
+
+def test_the_environment_list_is_by_slug(client: Client, db: None) -> None:
+    for slug in ("zeta-env", "alpha-env", "mid-env"):
+        Environment.objects.create(slug=slug, gym_id="CartPole-v1", budget_steps=1000, random_return=0.0,
+                                   reference_return=1.0)  # fmt: skip
+    html = client.get(reverse("catalog:environments")).content.decode()
+    assert html.index("alpha-env") < html.index("mid-env") < html.index("zeta-env")

@@ -9,9 +9,11 @@ live in the trainer only.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from web.catalog import safety
 from web.catalog.models import Environment, TrainerConfig
@@ -54,6 +56,8 @@ class EnvironmentForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         given = kwargs.get("initial") or {}
         super().__init__(*args, **kwargs)
+        for name in ("budget_steps", "eval_episodes", "eval_seed", "min_seeds"):
+            _bound_by_model(self.fields[name], Environment._meta.get_field(name))
         # The field is text: an edit page must show the stored dict as JSON (str() would give Python's quotes,
         # which the same form then refuses as invalid JSON).
         if self.instance.pk is not None and "kwargs" not in given:
@@ -132,9 +136,27 @@ class EnvironmentForm(forms.ModelForm):
             )
 
 
+def _bound_by_model(field: Any, model_field: Any) -> None:
+    """Give a number field the model's own range, so ``-1`` is told the real minimum (a positive integer column's
+    form field says "at least 0", and the model's "at least 1" was only heard for 0) and the input's min/max agree."""
+    # The model's own bounds and the database's integer range (PostgreSQL's is narrower than SQLite's): the tightest.
+    lows = [v.limit_value for v in model_field.validators if isinstance(v, MinValueValidator)]
+    highs = [v.limit_value for v in model_field.validators if isinstance(v, MaxValueValidator)]
+    field.min_value = max(lows, default=field.min_value)
+    field.max_value = min(highs, default=field.max_value)
+    field.validators = [v for v in field.validators if not isinstance(v, MinValueValidator | MaxValueValidator)]
+    if field.min_value is not None:
+        field.validators.append(MinValueValidator(field.min_value))
+    if field.max_value is not None:
+        field.validators.append(MaxValueValidator(field.max_value))
+    field.widget.attrs.update(field.widget_attrs(field.widget))
+
+
 def _parse_int_list(text: str) -> list[int]:
+    """Sizes separated by commas, spaces or both (``64, 64``, ``64 64``): each run of digits is one layer, never two
+    runs joined into one (``32 32`` was read as one layer of 3,232)."""
     try:
-        return [int(part) for part in text.replace(" ", "").split(",") if part]
+        return [int(part) for part in re.split(r"[,\s]+", text.strip()) if part]
     except ValueError:
         raise forms.ValidationError("Enter whole numbers separated by commas, e.g. 64, 64.") from None
 

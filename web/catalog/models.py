@@ -6,11 +6,22 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
 MAX_BUDGET_STEPS = 50_000_000
+# trainer.envs.MAX_SEED, the largest seed every library accepts (the web does not import torch to read it).
+MAX_EVAL_SEED = 2**32 - 1
+# Slugs that a page's address already uses: /environments/new/ is the registration form, so an environment called
+# "new" could be created and never be reached.
+RESERVED_SLUGS = frozenset({"new"})
+
+
+def validate_unreserved_slug(value: str) -> None:
+    if value in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is the address of a page here; choose another slug.")
 
 
 class EnvironmentLockedError(RuntimeError):
@@ -28,7 +39,7 @@ class Environment(models.Model):
     show them without importing gymnasium.
     """
 
-    slug = models.SlugField(max_length=80, unique=True)
+    slug = models.SlugField(max_length=80, unique=True, validators=[validate_unreserved_slug])
     gym_id = models.CharField(max_length=120)
     kwargs = models.JSONField(default=dict, blank=True)
     budget_steps = models.PositiveIntegerField(
@@ -41,7 +52,9 @@ class Environment(models.Model):
         help_text="Episodes of the final evaluation.",
     )
     eval_seed = models.PositiveIntegerField(
-        default=1000, help_text="Episode i of the evaluation is reset with seed eval_seed + i."
+        default=1000,
+        validators=[MaxValueValidator(MAX_EVAL_SEED)],
+        help_text="Episode i of the evaluation is reset with seed eval_seed + i.",
     )
     deterministic_eval = models.BooleanField(default=True, help_text="Evaluate with the mode of the policy.")
     random_return = models.FloatField(help_text="Mean return of a uniformly random policy (score 0).")

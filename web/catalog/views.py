@@ -24,7 +24,8 @@ RECENT_RUNS = 20
 
 
 def environment_list(request: HttpRequest) -> HttpResponse:
-    environments = Environment.objects.select_related("created_by").annotate(n_runs=Count("runs"))
+    # Explicit order: Django leaves Meta.ordering out of a query that groups for a count.
+    environments = Environment.objects.select_related("created_by").annotate(n_runs=Count("runs")).order_by("slug")
     return render(request, "catalog/environment_list.html", {"environments": environments})
 
 
@@ -46,7 +47,9 @@ def environment_create(request: HttpRequest) -> HttpResponse:
 
 
 def config_list(request: HttpRequest) -> HttpResponse:
-    configs = TrainerConfig.objects.select_related("owner").annotate(n_runs=Count("runs"))
+    configs = (
+        TrainerConfig.objects.select_related("owner").annotate(n_runs=Count("runs")).order_by("name", "-version")
+    )  # Meta.ordering is left out of a grouped query, as above
     return render(request, "catalog/config_list.html", {"configs": configs})
 
 
@@ -98,7 +101,7 @@ def import_notes(entry: ZooEntry, env: Environment) -> list[str]:
     steps = entry.hyperparams.get("n_timesteps")
     if isinstance(steps, int | float) and not isinstance(steps, bool) and steps != env.budget_steps:
         notes.append(
-            f"The entry's n_timesteps ({steps:,.0f}) is a training budget, which belongs to an environment here: "
+            f"The entry's n_timesteps ({int(steps):,}) is a training budget, which belongs to an environment here: "
             f"runs on {env.slug} train for {env.budget_steps:,} steps."
         )
     return notes
