@@ -86,6 +86,28 @@ def test_it_forgets_steps_older_than_a_day(setup: dict[str, Any]) -> None:
     assert submit(setup, 1).status_code == 302
 
 
+def test_deleting_finished_runs_gives_no_steps_back_until_they_age_out(setup: dict[str, Any]) -> None:
+    """Train to the limit, delete the runs, train again: the deleted runs' steps still count for their day."""
+    runs = [make_run(setup["user"], setup["config"], setup["env"], status=RunStatus.SUCCEEDED,
+                     started_at=timezone.now()) for _ in range(10)]  # fmt: skip
+    never_started = make_run(setup["user"], setup["config"], setup["env"], status=RunStatus.CANCELLED)
+    for run in [*runs, never_started]:
+        assert setup["client"].post(reverse("runs:delete", args=[run.pk])).status_code == 302
+    assert not Run.objects.filter(owner=setup["user"]).exists()
+    assert quotas.usage(setup["user"]).steps_today == 10 * STEPS, "a run that never started cost nothing"
+    response = submit(setup, 1)
+    assert response.status_code == 429 and "used 20,480" in response.content.decode()
+    quotas.DeletedRunCharge.objects.update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
+    assert submit(setup, 1).status_code == 302
+
+
+def test_a_refused_deletion_charges_nothing(setup: dict[str, Any]) -> None:
+    running = make_run(setup["user"], setup["config"], setup["env"], status=RunStatus.RUNNING,
+                       started_at=timezone.now())  # fmt: skip
+    setup["client"].post(reverse("runs:delete", args=[running.pk]))
+    assert Run.objects.filter(pk=running.pk).exists() and not quotas.DeletedRunCharge.objects.exists()
+
+
 def test_it_does_not_count_runs_failed_or_cancelled_before_they_started(setup: dict[str, Any]) -> None:
     for status in (RunStatus.FAILED, RunStatus.CANCELLED):
         for _ in range(10):

@@ -228,3 +228,19 @@ class RunMetric(models.Model):
 
     def __str__(self) -> str:
         return f"run {self.run_id} update {self.update}"
+
+
+class DeletedRunCharge(models.Model):
+    """The steps a run its owner deleted still counts against their daily quota.
+
+    The quota sums the steps of the owner's runs of the last 24 hours; deleting a finished run removed them, so a
+    user could train up to the limit, delete the runs and train again. The charge keeps the run's submission time,
+    so it ages out of the window exactly as the run would have.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deleted_run_charges")
+    created_at = models.DateTimeField(db_index=True, help_text="When the deleted run was submitted.")
+    steps = models.PositiveBigIntegerField()
+
+    def __str__(self) -> str:
+        return f"{self.steps:,} steps of a deleted run of user {self.owner_id}"

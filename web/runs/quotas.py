@@ -6,7 +6,8 @@ with the user's row locked so two concurrent submissions by one user cannot both
 
 What counts: every run of the user that is queued or running (active limit), and the ``total_steps`` of
 every run the user submitted in the last 24 hours (steps limit), except runs that never started
-(``started_at`` is null) and then failed or were cancelled: they cost the workers nothing.
+(``started_at`` is null) and then failed or were cancelled: they cost the workers nothing. A run its owner
+deletes keeps counting until it ages out (``DeletedRunCharge``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from web.runs.models import ACTIVE_STATUSES, Run, RunStatus
+from web.runs.models import ACTIVE_STATUSES, DeletedRunCharge, Run, RunStatus
 
 DAY = timedelta(hours=24)
 
@@ -53,10 +54,25 @@ def _counted_today(owner: AbstractBaseUser, now: datetime) -> QuerySet[Run]:
     return Run.objects.filter(owner=owner, created_at__gt=now - DAY).exclude(_not_counted())
 
 
+def _charges_today(owner: AbstractBaseUser, now: datetime) -> list[tuple[datetime, int]]:
+    """(submitted at, steps) of every run that counts in the last 24 hours, deleted ones included, oldest first."""
+    runs = _counted_today(owner, now).values_list("created_at", "total_steps")
+    deleted = DeletedRunCharge.objects.filter(owner=owner, created_at__gt=now - DAY).values_list("created_at", "steps")
+    return sorted([*runs, *deleted])
+
+
+def record_deletion(run: Run, now: datetime | None = None) -> None:
+    """Keep the steps of a run about to be deleted on its owner's quota, if they count today (call in the deletion's
+    transaction, before the delete, so a deletion that fails records nothing)."""
+    now = now or timezone.now()
+    if _counted_today(run.owner, now).filter(pk=run.pk).exists():
+        DeletedRunCharge.objects.create(owner_id=run.owner_id, created_at=run.created_at, steps=run.total_steps)
+
+
 def usage(owner: AbstractBaseUser, now: datetime | None = None) -> Usage:
     now = now or timezone.now()
     active = Run.objects.filter(owner=owner, status__in=ACTIVE_STATUSES).count()
-    steps = sum(_counted_today(owner, now).values_list("total_steps", flat=True))
+    steps = sum(steps for _, steps in _charges_today(owner, now))
     return Usage(active_runs=active, steps_today=int(steps))
 
 
@@ -87,7 +103,7 @@ def allowance(owner: AbstractBaseUser) -> Allowance:
 def _steps_free_at(owner: AbstractBaseUser, now: datetime, needed: int) -> datetime | None:
     """When enough of today's steps have aged out of the 24-hour window to make room for ``needed`` more."""
     freed = 0
-    for created_at, steps in _counted_today(owner, now).order_by("created_at").values_list("created_at", "total_steps"):
+    for created_at, steps in _charges_today(owner, now):
         freed += steps
         if freed >= needed:
             return created_at + DAY

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import FINAL_STATUSES, Queue, Run
-from web.runs.quotas import check_quota
+from web.runs.quotas import check_quota, record_deletion
 from web.runs.signals import run_deleted
 
 
@@ -120,14 +120,17 @@ class RunNotDeletable(Exception):
 
 
 def delete_run(run: Run) -> None:
-    """Delete a finished run and its metrics (cascade); :func:`on_run_row_deleted` does the rest.
+    """Delete a finished run and its metrics (cascade); :func:`on_run_row_deleted` does the rest. Its steps stay
+    on the owner's daily quota (:func:`web.runs.quotas.record_deletion`).
 
     The filtered DELETE acts only on a run still in a final status, so a run a worker has just claimed is never
     deleted under it.
     """
-    deleted, _ = Run.objects.filter(pk=run.pk, status__in=FINAL_STATUSES).delete()
-    if not deleted:
-        raise RunNotDeletable(f"Run {run.pk} is {run.get_status_display().lower()}; cancel it before deleting it.")
+    with transaction.atomic():  # the quota charge and the deletion land together or not at all
+        record_deletion(run)
+        deleted, _ = Run.objects.filter(pk=run.pk, status__in=FINAL_STATUSES).delete()
+        if not deleted:
+            raise RunNotDeletable(f"Run {run.pk} is {run.get_status_display().lower()}; cancel it before deleting it.")
 
 
 def on_run_row_deleted(sender: object, instance: Run, **kwargs: Any) -> None:
