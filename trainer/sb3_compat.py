@@ -62,6 +62,8 @@ SB3_TO_TRPOCONFIG: dict[str, str] = {
 PER_ACTION_DIMENSION = {"target_kl": "max_kl", "cg_damping": "cg_damping"}
 # rl-zoo keys that describe the experiment rather than the agent: accepted and left to the caller.
 NOT_AGENT_SETTINGS = ("n_timesteps",)
+# Far above any budget rl-zoo uses (1e7 for Atari), and small enough to print and compare with any environment's.
+MAX_ZOO_TIMESTEPS = 10**12
 # rl-zoo keys that change the environment or the training loop, which a config here cannot carry.
 ZOO_EXPERIMENT_SETTINGS = ("env_wrapper", "vec_env_wrapper", "frame_stack", "callback")
 # VecNormalize's defaults (rl-zoo's ``normalize: true`` is VecNormalize(norm_obs=True, norm_reward=True)).
@@ -109,6 +111,8 @@ def config_from_sb3(hyperparams: Mapping[str, Any], action_dims: int, **override
                 raise ConfigError("policy", f"only MlpPolicy has an equivalent here, got {value!r}")
         elif key in ZOO_EXPERIMENT_SETTINGS:
             raise ConfigError(key, "changes rl-zoo's environment or training loop, which a config here cannot carry")
+        elif key == "n_timesteps":
+            _check_budget(key, value)
         elif key not in NOT_AGENT_SETTINGS:
             raise ConfigError(key, "is not an sb3-contrib TRPO or rl-zoo setting this trainer can translate")
         if isinstance(value, str) and value.startswith("lin_"):
@@ -129,6 +133,16 @@ def _named_as_given(field: str, hyperparams: Mapping[str, Any]) -> str:
 def _read_expression(key: str, value: Any) -> Any:
     """rl-zoo writes ``policy_kwargs`` and ``normalize`` as Python expressions in strings: read them as literals."""
     return zoo_expression(key, value) if isinstance(value, str) else value
+
+
+def _check_budget(key: str, value: Any) -> None:
+    """rl-zoo's training budget is left to the caller, but it must be one: a whole number of steps (``1e6`` or
+    ``!!float 1e6`` as rl-zoo writes it), not NaN, an infinity or a number no run could take."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(key, f"must be a number of environment steps, got {value!r}")
+    if not (1 <= value <= MAX_ZOO_TIMESTEPS and float(value).is_integer()):  # NaN and infinities fail the range
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:20]}… ({len(repr(value))} characters)"
+        raise ConfigError(key, f"must be a whole number of steps from 1 to {MAX_ZOO_TIMESTEPS:.0e}, got {shown}")
 
 
 def _scaled(key: str, value: Any, action_dims: int) -> float:

@@ -87,11 +87,22 @@ def test_policy_kwargs_and_vecnormalize_arguments_translate() -> None:
         ({"target_kl": 10**400}, "target_kl"),  # float() raised OverflowError, a 500 on /configs/import/
         ({"gamma": 10**400}, "gamma"),
         ({"target_kl": 2.0}, "target_kl → max_kl"),  # out of max_kl's range: TRPOConfig's message, the key as given
+        ({"n_timesteps": 10**400}, "n_timesteps"),  # formatting it overflowed: a 500 on /configs/import/
+        ({"n_timesteps": float("nan")}, "n_timesteps"),
+        ({"n_timesteps": float("inf")}, "n_timesteps"),
+        ({"n_timesteps": 0}, "n_timesteps"),
+        ({"n_timesteps": 2.5}, "n_timesteps"),
+        ({"n_timesteps": "1e6"}, "n_timesteps"),
     ],
 )
 def test_untranslatable_settings_raise_an_error_naming_them(hyperparams: dict[str, Any], named: str) -> None:
     with pytest.raises(ConfigError, match=rf"^{named}:"):
         config_from_sb3(hyperparams, action_dims=1)
+
+
+@pytest.mark.parametrize("budget", [1, 1e6, 2_000_000, 10**12])
+def test_a_budget_is_accepted_and_left_to_the_caller(budget: float) -> None:
+    assert config_from_sb3({"n_timesteps": budget}, action_dims=1) == config_from_sb3({}, action_dims=1)
 
 
 def test_action_dims_must_be_a_positive_integer() -> None:

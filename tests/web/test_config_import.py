@@ -86,6 +86,10 @@ def test_the_prefilled_form_saves_the_translated_config(signed_in: Client, pendu
         ("a: &x 1\nb: *x\n", "aliases (*x, line 2) are not accepted"),
         ('{"policy_kwargs": {"ortho_init": false}}', "policy_kwargs.ortho_init"),
         ('{"gamma": 1' + "0" * 400 + "}", "gamma: must be a number"),  # float() overflowed: a 500 until 2026-12-01
+        ("n_timesteps: " + "9" * 400, "n_timesteps: must be a whole number of steps"),  # a 500 until 2026-12-02
+        ("n_timesteps: .nan", "n_timesteps: must be a whole number of steps"),
+        ("n_timesteps: -.inf", "n_timesteps: must be a whole number of steps"),
+        ("n_timesteps: 0", "n_timesteps: must be a whole number of steps"),
     ],
 )
 def test_bad_entries_are_explained_and_nothing_is_saved(
