@@ -4,8 +4,8 @@
 #   scripts/run.sh
 #
 # Creates .venv (first time), installs the project (again only when pyproject.toml changes), migrates, loads the
-# environment catalog and a demo account, starts one Celery worker in the background and the web server on
-# http://127.0.0.1:8000. Ctrl-C stops both.
+# environment catalog and a demo account, starts a Celery training worker and a small control worker (reconciler,
+# board rebuilds) in the background and the web server on http://127.0.0.1:8000. Ctrl-C stops all three.
 #
 # Embedded default: SQLite at var/trustboard.sqlite3 and kombu's filesystem broker under var/broker (no server).
 # Set DATABASE_URL (postgres://...) and CELERY_BROKER_URL (redis://...) to use PostgreSQL and Redis instead.
@@ -57,12 +57,12 @@ stop_all() {
             wait "$pid" 2>/dev/null || true
         fi
     done
-    log "stopped the web server and the worker"
+    log "stopped the web server and the workers"
 }
 trap stop_all EXIT
 trap 'exit 130' INT TERM
 
-# --- 4. web server; the script waits on both and stops both when either ends --------------------------------------------------------------------------------
+# --- 4. web server; the script waits on all three and stops them all when one ends --------------------------------------------------------------------------------
 cat <<EOF
 
   Trustboard is running:  http://$HOST:$PORT/

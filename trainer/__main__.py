@@ -1,7 +1,8 @@
 """Command line: ``python -m trainer train|evaluate|play|from-sb3``.
 
 python -m trainer train --env CartPole-v1 --steps 100000 --seed 0 [--config cfg.json] --out DIR
-python -m trainer evaluate DIR/checkpoint.safetensors [--episodes 10] [--seed 1000]
+python -m trainer evaluate DIR/checkpoint.safetensors [--episodes N] [--seed S] [--stochastic]
+    (defaults: the evaluation the checkpoint records it was scored with; else 10 episodes from seed 1,000,000)
 python -m trainer play DIR/checkpoint.safetensors --gif out.gif
 python -m trainer from-sb3 zoo_entry.yml [--env HalfCheetah-v5] > cfg.json
 """
@@ -25,6 +26,10 @@ from trainer.sb3_compat import action_dimensions, config_from_sb3
 from trainer.train import TrainingDiverged, resolve_device, steps_for_budget, train
 from trainer.zoo_entry import parse_zoo_entry
 
+# The benchmarks' evaluation (BENCHMARKS.md): 10 deterministic episodes, episode i reset with seed 1,000,000 + i.
+DEFAULT_EVAL_EPISODES = 10
+DEFAULT_EVAL_SEED = 1_000_000
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -45,15 +50,20 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--config", type=Path, help="JSON file of TRPOConfig fields (others take defaults)")
     t.add_argument("--set", action="append", default=[], metavar="KEY=JSON", help="override one config field")
-    t.add_argument("--eval-episodes", type=int, default=10)
-    t.add_argument("--eval-seed", type=int, default=1_000_000)
+    t.add_argument("--eval-episodes", type=int, default=DEFAULT_EVAL_EPISODES)
+    t.add_argument("--eval-seed", type=int, default=DEFAULT_EVAL_SEED)
     t.add_argument("--out", type=Path, required=True, help="directory for config, metrics, checkpoint, eval")
     t.set_defaults(func=_train)
     e = sub.add_parser("evaluate", help="evaluate a checkpoint with the standard protocol")
     e.add_argument("checkpoint", type=Path)
-    e.add_argument("--episodes", type=int, default=10)
-    e.add_argument("--seed", type=int, default=1_000_000)
-    e.add_argument("--stochastic", action="store_true", help="sample actions instead of taking the mode")
+    e.add_argument("--episodes", type=int, default=None, help="default: as recorded in the checkpoint, else 10")
+    e.add_argument("--seed", type=int, default=None, help="default: as recorded in the checkpoint, else 1,000,000")
+    e.add_argument(
+        "--stochastic",
+        action="store_true",
+        default=None,
+        help="sample actions instead of taking the mode (default: as recorded in the checkpoint, else the mode)",
+    )
     e.set_defaults(func=_evaluate)
     g = sub.add_parser("play", help="play one episode and save it as an animated GIF")
     g.add_argument("checkpoint", type=Path)
@@ -145,6 +155,7 @@ def _train(args: argparse.Namespace) -> int:
         bar.close()
     ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
     summary = {
+        "evaluation": {"episodes": args.eval_episodes, "seed": args.eval_seed, "deterministic": True},
         "eval_return_mean": ev.mean,
         "eval_return_std": ev.std,
         "steps": result.steps,
@@ -165,17 +176,24 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
+    """Replay a checkpoint's evaluation: by default the very protocol its recorded score came from, so a
+    checkpoint downloaded from a board reproduces the board's number."""
     policy = load_policy(args.checkpoint)
     meta = policy.metadata
-    ev = evaluate(
-        policy, meta["env_id"], meta["env_kwargs"], args.episodes, args.seed, deterministic=not args.stochastic
-    )
-    print(
-        json.dumps(
-            {"env_id": meta["env_id"], "returns": ev.returns, "lengths": ev.lengths, "mean": ev.mean, "std": ev.std},
-            indent=2,
-        )
-    )
+    recorded = meta.get("summary", {}).get("evaluation") or {}
+    protocol = {
+        "episodes": args.episodes if args.episodes is not None else recorded.get("episodes", DEFAULT_EVAL_EPISODES),
+        "seed": args.seed if args.seed is not None else recorded.get("seed", DEFAULT_EVAL_SEED),
+        "deterministic": not args.stochastic if args.stochastic else recorded.get("deterministic", True),
+    }
+    if protocol["episodes"] < 1:
+        raise ValueError(f"--episodes must be at least 1, got {protocol['episodes']}")
+    ev = evaluate(policy, meta["env_id"], meta["env_kwargs"], **protocol)
+    report = {"env_id": meta["env_id"], "protocol": protocol, "returns": ev.returns, "lengths": ev.lengths,
+              "mean": ev.mean, "std": ev.std}  # fmt: skip
+    if recorded == protocol and "eval_return_mean" in meta.get("summary", {}):
+        report["recorded_mean"] = meta["summary"]["eval_return_mean"]
+    print(json.dumps(report, indent=2))
     return 0
 
 

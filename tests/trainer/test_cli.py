@@ -178,3 +178,23 @@ def test_play_refuses_a_bad_seed_and_a_file_that_is_no_gif(tmp_path: Path, capsy
     assert main(["play", ckpt, "--gif", str(tmp_path / "b.gif"), "--max-steps", "3", "--width", "0"]) == 0
     with Image.open(tmp_path / "b.gif") as gif:
         assert gif.size == (600, 400), "--width 0 keeps the frames as rendered"
+
+
+def test_evaluate_replays_the_protocol_the_checkpoint_was_scored_with(tmp_path: Path, capsys) -> None:
+    """A checkpoint downloaded from a board was scored under its environment's protocol, not the CLI's defaults:
+    `evaluate` with no flags must reproduce its recorded score."""
+    out = tmp_path / "run"
+    flags = ["--set", "n_envs=1", "--set", "n_steps=64", "--set", "value_minibatch_size=32"]
+    assert main(["train", "--env", "CartPole-v1", "--steps", "128", *flags, "--eval-episodes", "3",
+                 "--eval-seed", "77", "--out", str(out)]) == 0  # fmt: skip
+    recorded = json.loads((out / "eval.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "checkpoint.safetensors")]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["protocol"] == {"episodes": 3, "seed": 77, "deterministic": True}
+    assert report["returns"] == recorded["returns"] and report["recorded_mean"] == recorded["eval_return_mean"]
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), "--episodes", "2", "--seed", "5"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["protocol"] == {"episodes": 2, "seed": 5, "deterministic": True} and "recorded_mean" not in report
+    assert main(["evaluate", str(out / "checkpoint.safetensors"), "--episodes", "0"]) == 2
+    assert "--episodes must be at least 1" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 
 from trainer import METRIC_NAMES, load_policy, read_metadata
+from trainer.__main__ import main as cli_main
 from web.catalog.models import TrainerConfig
 from web.runs.models import Run, RunStatus
 from web.runs.services import queue_for, time_limits, training_device
@@ -35,7 +37,7 @@ def finished() -> Any:
 
 
 @pytest.mark.slow
-def test_it_trains_evaluates_and_saves_a_loadable_checkpoint(make_run: Any, finished: list[Run]) -> None:
+def test_it_trains_evaluates_and_saves_a_loadable_checkpoint(make_run: Any, finished: list[Run], capsys) -> None:
     run = make_run(seed=3)
     assert execute_run(run.pk, host="test-host") == RunStatus.SUCCEEDED
     run.refresh_from_db()
@@ -52,6 +54,13 @@ def test_it_trains_evaluates_and_saves_a_loadable_checkpoint(make_run: Any, fini
         path = Path(f.name)
     assert load_policy(path).act([0.0, 0.0, 0.0, 0.0]) in (0, 1)
     assert [r.pk for r in finished] == [run.pk]
+    # The checkpoint records the environment's protocol, and the CLI replays it to the board's very numbers.
+    env = run.environment
+    protocol = {"episodes": env.eval_episodes, "seed": env.eval_seed, "deterministic": env.deterministic_eval}
+    assert read_metadata(path)["summary"]["evaluation"] == protocol
+    assert cli_main(["evaluate", str(path)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["returns"] == run.eval_returns and report["recorded_mean"] == run.final_return_mean
 
 
 def test_it_fails_the_run_with_a_reason_instead_of_raising(user: Any, make_run: Any, finished: list[Run]) -> None:

@@ -224,6 +224,9 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
         summary = {
             "run_id": run.pk, "seed": run.seed, "environment": env.slug, "config": str(run.config),
             "eval_return_mean": ev.mean, "eval_return_std": ev.std, "steps": result.steps,
+            # `python -m trainer evaluate` replays this protocol by default, reproducing the board's number.
+            "evaluation": {"episodes": env.eval_episodes, "seed": env.eval_seed,
+                           "deterministic": env.deterministic_eval},
         }  # fmt: skip
         data = checkpoint_bytes(
             result.agent, env_id=env.gym_id, env_kwargs=env.kwargs, summary=summary, versions=timing["versions"]
