@@ -40,12 +40,39 @@ def test_it_renders_the_board_and_overall_charts(live_server, board, offline_pag
     assert {"chart-learning_curve", "chart-kl"} <= set(entry_ids)
 
 
+# Each chart's title box, its div's top, the bottom of whatever stands above its figure (the previous element, or
+# the chart grid's when the figure comes first in it) and the top of its plot area (a cartesian plot's drag area, or
+# the axis names parallel coordinates write above their plot).
+TITLE_GEOMETRY = """nodes => nodes.map(div => {
+    const figure = div.closest("figure");
+    const above = figure.previousElementSibling || figure.parentElement.previousElementSibling;
+    const title = div.querySelector(".gtitle").getBoundingClientRect();
+    const plot = [...div.querySelectorAll(".nsewdrag, .parcoords .axis-title")]
+        .map(n => n.getBoundingClientRect().top);
+    return {id: div.id, title: [title.top, title.bottom], div: div.getBoundingClientRect().top,
+            above: above.getBoundingClientRect().bottom, plot: Math.min(...plot)};
+})"""
+
+
+def assert_titles_fit(page: Any) -> None:
+    """Every line of every chart title lies inside its chart, clear of what is above it and of its plot area."""
+    page.wait_for_function("[...document.querySelectorAll('.js-plotly-plot')].every(d => d.querySelector('.gtitle'))")
+    for chart in page.eval_on_selector_all(".js-plotly-plot", TITLE_GEOMETRY):
+        top, bottom = chart["title"]
+        assert top >= chart["div"], f"{chart['id']}: the title starts above its chart: {chart}"
+        assert top >= chart["above"], f"{chart['id']}: the title runs into the element above: {chart}"
+        assert chart["plot"] > chart["div"], f"{chart['id']}: no plot area found: {chart}"
+        assert bottom <= chart["plot"], f"{chart['id']}: the title runs into the plot area: {chart}"
+
+
 def test_on_a_phone_the_charts_fit_the_screen(live_server, board, chromium) -> None:
-    """390 px wide: long titles wrap, legends go below, and parallel coordinates scroll instead of squeezing."""
+    """390 px wide: long titles wrap inside their charts, legends go below, and parallel coordinates scroll instead
+    of squeezing."""
     context = chromium.new_context(viewport={"width": 390, "height": 844})
     try:
         page = context.new_page()
         charts_on(page, f"{live_server.url}/boards/cartpole/")
+        assert_titles_fit(page)
         curves = page.evaluate("(() => { const l = document.getElementById('chart-curves').layout; "
                                "return [l.legend.orientation, l.title.text]; })()")  # fmt: skip
         assert curves[0] == "h" and "<br>" in curves[1]
@@ -53,6 +80,13 @@ def test_on_a_phone_the_charts_fit_the_screen(live_server, board, chromium) -> N
         assert "lb-scroll" in (page.locator("figure:has(#chart-sensitivity)").get_attribute("class") or "")
         assert sensitivity.bounding_box()["width"] >= 4 * 90, "four axes at ~90 px each: wider than the screen"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page itself does not scroll sideways"
+        compare = charts_on(page, f"{live_server.url}/compare/?a={board['strong'].pk}&b={board['close'].pk}")
+        assert compare == ["chart-curves-cartpole"]
+        assert "<br>" in page.evaluate("document.getElementById('chart-curves-cartpole').layout.title.text")
+        assert_titles_fit(page)
+        for url in (f"{live_server.url}/", f"{live_server.url}/boards/cartpole/entries/{board['strong'].pk}/"):
+            charts_on(page, url)  # the overall profile and an entry's KL chart wrap their titles too
+            assert_titles_fit(page)
     finally:
         context.close()
     wide = chromium.new_context(viewport={"width": 1280, "height": 900})
@@ -60,5 +94,8 @@ def test_on_a_phone_the_charts_fit_the_screen(live_server, board, chromium) -> N
         page = wide.new_page()
         charts_on(page, f"{live_server.url}/boards/cartpole/")
         assert page.evaluate("(document.getElementById('chart-curves').layout.legend || {}).orientation") != "h"
+        layout = page.evaluate("document.getElementById('chart-curves').layout")
+        assert layout["title"] == {"text": "Learning curves (mean and 95% band across seeds)"}, "as the server drew it"
+        assert layout["margin"]["t"] == 40
     finally:
         wide.close()

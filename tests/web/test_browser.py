@@ -10,6 +10,7 @@ from web_helpers import PASSWORD, TINY_PARAMS
 
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run
+from web.runs.services import planned_steps
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e, pytest.mark.slow]
 
@@ -97,6 +98,10 @@ def test_the_submit_form_shows_what_a_submission_costs_before_it_is_sent(
 ) -> None:
     settings.TRUSTBOARD_MAX_STEPS_PER_DAY = 10_000
     env, config = signed_in_with_cartpole(page, live_server.url, "sasha")
+    # Batches of 1,000 do not divide the 6,144-step budget (a run trains 6,000); one of 8,192 is larger than it.
+    uneven = TrainerConfig.objects.create(name="uneven-sasha", params={**TINY_PARAMS, "n_steps": 1000})
+    too_big = TrainerConfig.objects.create(name="too-big-sasha", params={**TINY_PARAMS, "n_steps": 8192})
+    assert planned_steps(uneven.trpo_config(), env) == 6000, "what the server charges each run"
     page.goto(f"{live_server.url}/runs/new/")
     page.select_option("select[name=config]", str(config.pk))
     assert "Training steps in the last 24 hours: 0 of 10,000 (10,000 left)" in page.inner_text("#allowance")
@@ -104,6 +109,14 @@ def test_the_submit_form_shows_what_a_submission_costs_before_it_is_sent(
     page.fill("input[name=seeds]", "1")
     cost = page.locator("#submission-cost")
     assert cost.inner_text() == "This submission: 1 run × 6,144 steps = 6,144 steps."
+    page.select_option("select[name=config]", str(uneven.pk))
+    assert cost.inner_text() == (
+        "This submission: 1 run × 6,000 steps (the 6,144-step budget in whole batches of 1,000) = 6,000 steps."
+    )
+    page.select_option("select[name=config]", str(too_big.pk))
+    assert cost.inner_text().startswith("One batch of this config (8,192 steps) is larger than this environment's")
+    assert "over" in (cost.get_attribute("class") or "")
+    page.select_option("select[name=config]", str(config.pk))
     page.fill("input[name=seeds]", "2")
     assert "12,288 steps. That is over the 10,000 steps you have left today." in cost.inner_text()
     assert "over" in (cost.get_attribute("class") or "")

@@ -93,11 +93,16 @@ def test_it_refuses_a_config_whose_batch_is_larger_than_the_budget(
 
 
 def test_the_page_shows_the_allowance_and_each_environments_budget(
-    signed_in: Client, tiny_config: TrainerConfig, tiny_env: Environment, django_capture_on_commit_callbacks: Any
-) -> None:
+    signed_in: Client, user: User, tiny_config: TrainerConfig, tiny_env: Environment,
+    django_capture_on_commit_callbacks: Any,
+) -> None:  # fmt: skip
     with django_capture_on_commit_callbacks(execute=False):
         signed_in.post(URL, form(tiny_config, tiny_env, 2))
+    TrainerConfig.objects.create(name="stale", owner=user, params={"no_such_field": 1})  # no longer validates
     page = signed_in.get(URL)
+    # Each config's batch, which the page's script rounds the budget down to (as planned_steps does); none for one
+    # that the trainer refuses (the server says why on submit).
+    assert page.context["batches"] == {str(tiny_config.pk): 256}
     allowance = page.context["allowance"]
     assert (allowance.active_runs, allowance.steps_today) == (2, 2 * tiny_env.budget_steps)
     html = page.content.decode()

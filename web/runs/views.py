@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
-from web.catalog.models import Environment
+from web.catalog.models import Environment, TrainerConfig
 from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
@@ -54,9 +55,25 @@ def submit(request: HttpRequest) -> HttpResponse:
 
 
 def submit_context(request: HttpRequest, form: SubmitRunForm) -> dict[str, object]:
-    """The form, the user's allowance, and each environment's budget (the page shows what a submission costs)."""
+    """The form, the user's allowance, each environment's budget and each config's batch: the page shows what a
+    submission costs, each run charged its budget in whole batches (:func:`web.runs.services.planned_steps`)."""
     budgets = {str(pk): steps for pk, steps in Environment.objects.values_list("pk", "budget_steps")}
-    return {"form": form, "allowance": allowance(request.user), "budgets": budgets}
+    batches = batch_sizes(form.fields["config"].queryset)
+    return {"form": form, "allowance": allowance(request.user), "budgets": budgets, "batches": batches}
+
+
+def batch_sizes(configs: Iterable[TrainerConfig]) -> dict[str, int]:
+    """Each config's batch (n_envs × n_steps) by pk. A config whose params no longer validate is left out: the
+    page cannot say what it costs, and the server says what is wrong with it on submit."""
+    from trainer import ConfigError
+
+    sizes = {}
+    for config in configs:
+        try:
+            sizes[str(config.pk)] = config.trpo_config().batch_size
+        except ConfigError:
+            continue
+    return sizes
 
 
 @login_required

@@ -6,6 +6,9 @@
   var NARROW = 520;
   var TITLE_CHARS = 34;
   var AXIS_PX = 90;
+  var TITLE_PX = 13;
+  var LINE_PX = 18;  // one line of a 13 px title at Plotly's line spacing (1.3 em), rounded up
+  var TITLE_GAP = 10;  // px above a wrapped title, and below it
 
   function wrap(text, width) {
     var lines = [""];
@@ -24,11 +27,17 @@
     var title = typeof layout.title === "string" ? {text: layout.title} : layout.title;
     if (title && title.text && title.text.length > TITLE_CHARS) {
       var lines = wrap(title.text, TITLE_CHARS);
+      // Parallel coordinates write their axis names above the plot, inside the top margin: the title goes above them.
+      var top = TITLE_GAP + LINE_PX * lines.length + (parcoords ? 45 : TITLE_GAP);
+      // Plotly sets a wrapped title's first baseline on its anchor and the other lines below it, whatever yanchor
+      // says ("top" started the title above the figure). Anchored by "bottom" (baseline on the anchor) to the plot
+      // area's top and padded up from it, the first baseline lands TITLE_GAP + TITLE_PX below the figure's top and
+      // the lines fill a top margin sized for them.
       layout.title = Object.assign({}, title, {
-        text: lines.join("<br>"), font: Object.assign({}, title.font, {size: 13}), yref: "container", y: 0.99, yanchor: "top",
+        text: lines.join("<br>"), font: Object.assign({}, title.font, {size: TITLE_PX}),
+        yref: "paper", y: 1, yanchor: "bottom", pad: Object.assign({}, title.pad, {b: top - TITLE_GAP - TITLE_PX}),
       });
-      // Parallel coordinates write their axis names above the plot, inside the top margin: room for both.
-      layout.margin = Object.assign({}, layout.margin, {t: 30 + 18 * lines.length + (parcoords ? 45 : 0)});
+      layout.margin = Object.assign({}, layout.margin, {t: top});
     }
     if (parcoords) {
       var needed = (parcoords.dimensions || []).length * AXIS_PX + 100;
