@@ -16,7 +16,7 @@ from leaderboard.models import LeaderboardEntry
 from web.catalog.models import TrainerConfig
 from web.runs.models import ACTIVE_STATUSES, Run
 from web.runs.quotas import QuotaExceeded, check_quota
-from web.runs.services import BatchExceedsBudget, enqueue, planned_steps, queue_for
+from web.runs.services import SubmissionRefused, enqueue, planned_steps, routed_queue
 
 
 class ReproduceRefused(Exception):
@@ -43,7 +43,8 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
         raise ReproduceRefused(f"This config no longer validates: {exc}") from exc
     try:
         total_steps = planned_steps(trpo, env)
-    except BatchExceedsBudget as exc:
+        queue = routed_queue(trpo)
+    except SubmissionRefused as exc:
         raise ReproduceRefused(str(exc)) from exc
     try:  # a reproduction is a submission like any other: the same quotas apply
         check_quota(owner, len(seeds), total_steps)
@@ -55,7 +56,7 @@ def reproduce_entry(owner: AbstractBaseUser, entry: LeaderboardEntry) -> list[Ru
             environment=env,
             seed=seed,
             owner=owner,
-            queue=queue_for(trpo.device),
+            queue=queue,
             total_steps=total_steps,
         )
         for seed in seeds

@@ -42,6 +42,11 @@ if [ -z "${WORKER_QUEUES:-}" ]; then
         WORKER_QUEUES="cpu"
     fi
 fi
+# Without a worker on the gpu queue, the site refuses runs routed there instead of queueing them forever.
+case ",$WORKER_QUEUES," in
+    *,gpu,*) export TRUSTBOARD_GPU_WORKERS="${TRUSTBOARD_GPU_WORKERS:-true}" ;;
+    *) export TRUSTBOARD_GPU_WORKERS="${TRUSTBOARD_GPU_WORKERS:-false}" ;;
+esac
 log "starting a Celery worker on queue(s) $WORKER_QUEUES (${CELERY_BROKER_URL:-filesystem broker under var/broker}); log: var/log/worker.log"
 "$PY" -m celery -A web worker -Q "$WORKER_QUEUES" -c 1 -l info -n "local-$$@%h" >var/log/worker.log 2>&1 &
 WORKER_PID=$!

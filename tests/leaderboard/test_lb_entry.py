@@ -51,6 +51,15 @@ def test_it_reproduces_an_entry_with_the_same_seeds(client, board, owner) -> Non
     assert {(r.config_id, r.environment_id) for r in new} == {(board["strong"].pk, board["env"].pk)}
 
 
+def test_a_reproduction_for_the_gpu_queue_is_refused_where_no_worker_serves_it(client, board, owner, settings) -> None:
+    settings.TRUSTBOARD_GPU_WORKERS, settings.TRUSTBOARD_AUTO_QUEUE = False, "gpu"  # board configs are "auto"
+    client.force_login(owner)
+    count = Run.objects.count()
+    response = client.post(reverse("leaderboard:reproduce", args=["cartpole", board["strong"].pk]), follow=True)
+    assert "this site runs no GPU workers" in response.content.decode()
+    assert Run.objects.count() == count
+
+
 @pytest.mark.django_db
 def test_it_refuses_a_second_reproduction_while_one_is_pending(client, board, owner) -> None:
     client.force_login(owner)

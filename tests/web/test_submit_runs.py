@@ -80,6 +80,20 @@ def test_it_routes_cuda_configs_to_the_gpu_queue(
     assert Run.objects.get().queue == "gpu"
 
 
+@pytest.mark.parametrize(("device", "auto_queue"), [("cuda", "cpu"), ("auto", "gpu")])
+def test_runs_for_the_gpu_queue_are_refused_where_no_worker_serves_it(
+    signed_in: Client, user: User, tiny_env: Environment, settings: Any, device: str, auto_queue: str
+) -> None:
+    """They would wait forever, holding the user's run slots (scripts/run.sh sets this on a machine without CUDA)."""
+    settings.TRUSTBOARD_GPU_WORKERS, settings.TRUSTBOARD_AUTO_QUEUE = False, auto_queue
+    config = TrainerConfig.objects.create(name="gpu", owner=user, params={"device": device})
+    response = signed_in.post(URL, form(config, tiny_env, 1))
+    assert response.status_code == 200
+    message = " ".join(response.context["form"].errors["config"])
+    assert f"(device '{device}') go to the gpu queue, and this site runs no GPU workers" in message
+    assert not Run.objects.exists()
+
+
 def test_it_refuses_a_config_whose_batch_is_larger_than_the_budget(
     signed_in: Client, user: User, tiny_env: Environment
 ) -> None:

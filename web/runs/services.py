@@ -64,7 +64,27 @@ def enqueue(run: Run) -> None:
     train_run.apply_async(args=[run.pk], queue=run.queue, soft_time_limit=limits.soft, time_limit=limits.hard)
 
 
-class BatchExceedsBudget(Exception):
+class SubmissionRefused(Exception):
+    """A submission this site cannot run as asked; the message says what to change. Nothing was created."""
+
+
+class NoGpuWorkers(SubmissionRefused):
+    """Runs routed to the ``gpu`` queue on a site where no worker serves it (``TRUSTBOARD_GPU_WORKERS``)."""
+
+
+def routed_queue(trpo: Any) -> Queue:
+    """The queue a run of this config goes to, refused when nothing would ever take it from there."""
+    queue = queue_for(trpo.device)
+    if queue == Queue.GPU and not settings.TRUSTBOARD_GPU_WORKERS:
+        raise NoGpuWorkers(
+            f"Runs of this config (device {trpo.device!r}) go to the gpu queue, and this site runs no GPU workers: "
+            "they would wait forever. Save a version of the config with device cpu"
+            + (" or auto." if trpo.device == "cuda" else ".")
+        )
+    return queue
+
+
+class BatchExceedsBudget(SubmissionRefused):
     """A config whose single batch is larger than the environment's budget: its runs would train past the budget
     (the trainer takes at least one whole batch) and be ranked beside runs that kept to it."""
 
@@ -87,14 +107,15 @@ def planned_steps(trpo: Any, environment: Environment) -> int:
 def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Environment, n_seeds: int) -> list[Run]:
     """Create ``n_seeds`` queued runs with fresh seeds for this (config, environment) and enqueue them on commit.
 
-    All or nothing: the batch is checked against the budget (:class:`BatchExceedsBudget`) and the quotas for the
-    whole submission (:class:`web.runs.quotas.QuotaExceeded`) before any row exists, and any error rolls every row
-    back.
+    All or nothing: the batch is checked against the budget (:class:`BatchExceedsBudget`), the queue against the
+    workers there are (:class:`NoGpuWorkers`) and the quotas for the whole submission
+    (:class:`web.runs.quotas.QuotaExceeded`) before any row exists, and any error rolls every row back.
     """
     # Locking the config row serialises seed numbering for concurrent submissions of the same config.
     config = TrainerConfig.objects.select_for_update().get(pk=config.pk)
     trpo = config.trpo_config()
     total_steps = planned_steps(trpo, environment)
+    queue = routed_queue(trpo)
     check_quota(owner, n_seeds, total_steps)
     first_seed = Run.next_seed(config, environment)
     runs = [
@@ -103,7 +124,7 @@ def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Env
             environment=environment,
             seed=first_seed + i,
             owner=owner,
-            queue=queue_for(trpo.device),
+            queue=queue,
             total_steps=total_steps,
         )
         for i in range(n_seeds)

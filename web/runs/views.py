@@ -21,7 +21,7 @@ from web.runs import charts
 from web.runs.forms import SubmitRunForm
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded, allowance
-from web.runs.services import BatchExceedsBudget, RunNotDeletable, delete_run, submit_runs
+from web.runs.services import RunNotDeletable, SubmissionRefused, delete_run, submit_runs
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def submit(request: HttpRequest) -> HttpResponse:
         except ConfigError as exc:  # params stored under an older trainer that no longer validate
             form.add_error("config", f"This config no longer validates: {exc}")
             return render(request, "runs/submit.html", submit_context(request, form))
-        except BatchExceedsBudget as exc:
+        except SubmissionRefused as exc:
             form.add_error("config", str(exc))
             return render(request, "runs/submit.html", submit_context(request, form))
         seeds = ", ".join(str(r.seed) for r in runs)

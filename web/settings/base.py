@@ -6,7 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from web.settings.env import env_float, env_int, env_list, env_str
+from web.settings.env import env_bool, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 VAR_DIR = Path(env_str("TRUSTBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -183,6 +183,9 @@ CELERY_TIMEZONE = TIME_ZONE
 # --- Trustboard -------------------------------------------------------------------------------------------------
 # Queue for configs whose device is "auto": "cpu" unless this deployment has GPU workers and wants them used.
 TRUSTBOARD_AUTO_QUEUE = env_str("TRUSTBOARD_AUTO_QUEUE", "cpu")
+# Whether any worker serves the "gpu" queue. Set false where none does (scripts/run.sh does on a machine without
+# CUDA): runs routed there would wait forever, so such submissions are refused with the reason instead.
+TRUSTBOARD_GPU_WORKERS = env_bool("TRUSTBOARD_GPU_WORKERS", True)
 # Time limits: budget_steps / this rate + overhead. Deliberately pessimistic: a limit that kills a healthy run
 # is worse than one that lets a stuck run live a little longer.
 TRUSTBOARD_MIN_STEPS_PER_S = env_float("TRUSTBOARD_MIN_STEPS_PER_S", 50.0, minimum=0.001)
