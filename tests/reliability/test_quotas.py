@@ -99,6 +99,9 @@ def test_deleting_finished_runs_gives_no_steps_back_until_they_age_out(setup: di
     assert response.status_code == 429 and "used 20,480" in response.content.decode()
     quotas.DeletedRunCharge.objects.update(created_at=timezone.now() - timedelta(hours=24, minutes=1))
     assert submit(setup, 1).status_code == 302
+    Run.objects.update(status=RunStatus.SUCCEEDED, started_at=timezone.now())
+    setup["client"].post(reverse("runs:delete", args=[Run.objects.get().pk]))
+    assert quotas.DeletedRunCharge.objects.count() == 1, "charges that aged out are dropped at the next deletion"
 
 
 def test_a_refused_deletion_charges_nothing(setup: dict[str, Any]) -> None:

@@ -67,6 +67,7 @@ def record_deletion(run: Run, now: datetime | None = None) -> None:
     now = now or timezone.now()
     if _counted_today(run.owner, now).filter(pk=run.pk).exists():
         DeletedRunCharge.objects.create(owner_id=run.owner_id, created_at=run.created_at, steps=run.total_steps)
+    DeletedRunCharge.objects.filter(owner_id=run.owner_id, created_at__lte=now - DAY).delete()  # aged out: no use
 
 
 def usage(owner: AbstractBaseUser, now: datetime | None = None) -> Usage:
