@@ -54,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--eval-seed", type=int, default=DEFAULT_EVAL_SEED)
     t.add_argument("--out", type=Path, required=True, help="directory for config, metrics, checkpoint, eval")
     t.set_defaults(func=_train)
-    e = sub.add_parser("evaluate", help="evaluate a checkpoint with the standard protocol")
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint (by default as its recorded score was measured)")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--episodes", type=int, default=None, help="default: as recorded in the checkpoint, else 10")
     e.add_argument("--seed", type=int, default=None, help="default: as recorded in the checkpoint, else 1,000,000")
@@ -186,8 +186,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         "seed": args.seed if args.seed is not None else recorded.get("seed", DEFAULT_EVAL_SEED),
         "deterministic": not args.stochastic if args.stochastic else recorded.get("deterministic", True),
     }
-    if protocol["episodes"] < 1:
-        raise ValueError(f"--episodes must be at least 1, got {protocol['episodes']}")
+    episodes, deterministic = protocol["episodes"], protocol["deterministic"]
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"--episodes must be at least 1, got {episodes!r} (give --episodes to override a record)")
+    if not isinstance(deterministic, bool):
+        raise ValueError(f"the checkpoint records deterministic={deterministic!r}, not true or false")
     ev = evaluate(policy, meta["env_id"], meta["env_kwargs"], **protocol)
     report = {"env_id": meta["env_id"], "protocol": protocol, "returns": ev.returns, "lengths": ev.lengths,
               "mean": ev.mean, "std": ev.std}  # fmt: skip

@@ -198,3 +198,21 @@ def test_evaluate_replays_the_protocol_the_checkpoint_was_scored_with(tmp_path: 
     assert report["protocol"] == {"episodes": 2, "seed": 5, "deterministic": True} and "recorded_mean" not in report
     assert main(["evaluate", str(out / "checkpoint.safetensors"), "--episodes", "0"]) == 2
     assert "--episodes must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("recorded", "message"),
+    [
+        ({"episodes": "many", "seed": 0, "deterministic": True}, "--episodes must be at least 1"),
+        ({"episodes": 2, "seed": -5, "deterministic": True}, "seed must be an integer from 0"),
+        ({"episodes": 2, "seed": 0, "deterministic": "yes"}, "records deterministic='yes'"),
+    ],
+)
+def test_evaluate_refuses_a_malformed_recorded_protocol(tiny_result, tmp_path: Path, capsys, recorded, message) -> None:
+    """A downloaded checkpoint's metadata is not to be trusted: a bad record ends with a message, not a traceback."""
+    from trainer import save_checkpoint
+
+    path = save_checkpoint(tiny_result.agent, tmp_path / "c.safetensors", env_id="CartPole-v1", env_kwargs={},
+                           summary={"evaluation": recorded})  # fmt: skip
+    assert main(["evaluate", str(path)]) == 2
+    assert message in capsys.readouterr().err
