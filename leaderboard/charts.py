@@ -55,6 +55,13 @@ def colors_for(config_ids: Sequence[int]) -> list[str]:
     return out
 
 
+def curve_label(entry: Any) -> str:
+    """An entry's legend name; a band drawn from fewer seeds than the entry has says so (a run without metrics)."""
+    drawn = entry.curve.get("seeds", entry.n_seeds)  # curves stored before the count: assume all
+    name = label(entry.config)
+    return name if drawn >= entry.n_seeds else f"{name} ({drawn} of {entry.n_seeds} seeds)"
+
+
 def band_traces(name: str, x: list[float], mean: list[float], low: list[float], high: list[float],
                 color: str) -> list[go.Scatter]:  # fmt: skip
     """A mean line and its confidence band (a closed polygon under the line, same legend group)."""
@@ -74,7 +81,7 @@ def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
     shown = [e for e in entries if e.curve][:TOP_CURVES]
     for e, color in zip(shown, colors_for([e.config_id for e in shown]), strict=True):
         c = e.curve
-        fig.add_traces(band_traces(label(e.config), c["steps"], c["mean"], c["low"], c["high"], color))
+        fig.add_traces(band_traces(curve_label(e), c["steps"], c["mean"], c["low"], c["high"], color))
     fig.update_layout(
         title="Learning curves (mean and 95% band across seeds)", xaxis_title="environment steps",
         yaxis_title="episode return", xaxis_range=[0, budget], **LAYOUT,

@@ -94,7 +94,7 @@ def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentCompariso
         for entry, color in ((row.a, color_a), (row.b, color_b)):
             if entry is not None:
                 c = entry.curve
-                name = charts.label(entry.config)
+                name = charts.curve_label(entry)
                 fig.add_traces(charts.band_traces(name, c["steps"], c["mean"], c["low"], c["high"], color))
         fig.update_layout(
             title=f"{row.environment.slug}: learning curves (mean and 95% band across seeds)",

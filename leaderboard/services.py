@@ -87,12 +87,13 @@ def compute_entry(env: Environment, runs: list[dict[str, Any]], curves: dict[int
     run_curves = [curves[r["id"]] for r in runs if r["id"] in curves]
     every_curve = len(run_curves) == len(runs)
     aucs = [stats.auc_at_budget(*c, env.budget_steps) for c in run_curves] if every_curve else []
-    curve: dict[str, list[float]] = {}
+    curve: dict[str, Any] = {}
     if run_curves:
         first = min(c[0][0] for c in run_curves)
         grid = np.linspace(min(first, env.budget_steps), env.budget_steps, CURVE_POINTS)
         mean, low, high = stats.curve_band(run_curves, grid)
-        curve = {"steps": grid.round().tolist(), "mean": mean, "low": low, "high": high}
+        # "seeds": how many runs the band is drawn from, which the chart's legend states when it is not all of them.
+        curve = {"steps": grid.round().tolist(), "mean": mean, "low": low, "high": high, "seeds": len(run_curves)}
     return {
         "n_seeds": len(runs),
         "score_mean": score.value,

@@ -13,7 +13,7 @@ from leaderboard import charts
 
 def entry(name: str, params: dict, score: float, curve: dict | None = None) -> SimpleNamespace:
     config = SimpleNamespace(name=name, version=1, params=params, pk=len(name))
-    return SimpleNamespace(config=config, config_id=config.pk, score_mean=score,
+    return SimpleNamespace(config=config, config_id=config.pk, score_mean=score, n_seeds=2,
                            final_scores=[score - 1, score + 1], curve=curve or {})  # fmt: skip
 
 
@@ -51,6 +51,15 @@ def test_it_draws_a_band_and_a_line_per_entry() -> None:
     fig = charts.learning_curves([entry("a", {}, 1, curve), entry("b", {}, 2)], budget=10)
     assert [t.name for t in fig.data] == ["a v1 95% band", "a v1"]  # b has no curve
     assert list(fig.data[0].y) == [2, 3, 1, 0]
+
+
+def test_a_band_drawn_from_fewer_seeds_than_the_entry_has_says_so_in_the_legend() -> None:
+    curve = {"steps": [0, 10], "mean": [1, 2], "low": [0, 1], "high": [2, 3]}
+    fig = charts.learning_curves(
+        [entry("a", {}, 1, {**curve, "seeds": 1}), entry("b", {}, 2, {**curve, "seeds": 2}), entry("c", {}, 3, curve)],
+        budget=10,
+    )
+    assert [t.name for t in fig.data if t.showlegend is not False] == ["a v1 (1 of 2 seeds)", "b v1", "c v1"]
 
 
 def test_it_builds_no_figures_for_an_empty_board() -> None:

@@ -193,6 +193,15 @@ def test_it_refreshes_when_a_run_is_deleted(make_env, make_config, make_runs, dj
     assert LeaderboardEntry.objects.get(config=cfg, environment=env).seeds == [0]
 
 
+def test_an_entry_curve_counts_the_seeds_it_is_drawn_from(make_env, make_config, make_runs) -> None:
+    env, cfg = make_env(budget_steps=1000), make_config()
+    make_runs(cfg, env, [10.0, 20.0])
+    make_runs(cfg, env, [30.0], curves=False, first_seed=2)  # a run whose metrics were never written
+    entry = services.refresh_entry(cfg.pk, env.pk)
+    assert (entry.n_seeds, entry.curve["seeds"]) == (3, 2)
+    assert entry.auc is None, "an AUC over two of three seeds would describe other seeds than the score"
+
+
 def test_an_edit_of_an_environment_rebuilds_its_boards(
     make_env, make_config, make_runs, django_capture_on_commit_callbacks, control_queue
 ) -> None:
