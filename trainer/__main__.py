@@ -29,6 +29,9 @@ from trainer.zoo_entry import parse_zoo_entry
 # The benchmarks' evaluation (BENCHMARKS.md): 10 deterministic episodes, episode i reset with seed 1,000,000 + i.
 DEFAULT_EVAL_EPISODES = 10
 DEFAULT_EVAL_SEED = 1_000_000
+# A checkpoint's recorded episode count is replayed by default; an edited one must not run for ever (the web's
+# environments allow 100).
+MAX_RECORDED_EPISODES = 10_000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,8 +190,15 @@ def _evaluate(args: argparse.Namespace) -> int:
         "deterministic": not args.stochastic if args.stochastic else recorded.get("deterministic", True),
     }
     episodes, deterministic = protocol["episodes"], protocol["deterministic"]
-    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
-        raise ValueError(f"--episodes must be at least 1, got {episodes!r} (give --episodes to override a record)")
+    if args.episodes is not None and episodes < 1:
+        raise ValueError(f"--episodes must be at least 1, got {episodes}")
+    if args.episodes is None and not (
+        isinstance(episodes, int) and not isinstance(episodes, bool) and 1 <= episodes <= MAX_RECORDED_EPISODES
+    ):
+        raise ValueError(
+            f"the checkpoint records {episodes!r} evaluation episodes (1 to {MAX_RECORDED_EPISODES:,} accepted): "
+            "give --episodes"
+        )
     if not isinstance(deterministic, bool):
         raise ValueError(f"the checkpoint records deterministic={deterministic!r}, not true or false")
     ev = evaluate(policy, meta["env_id"], meta["env_kwargs"], **protocol)

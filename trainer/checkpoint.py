@@ -115,6 +115,9 @@ def _check_description(info: dict[str, Any], path: str | os.PathLike[str]) -> No
     for name, kind in _DESCRIPTION_TYPES.items():
         if not isinstance(info.get(name), kind):
             raise CheckpointError(f"{path}: the checkpoint's description lacks {name!r} (a JSON {kind.__name__})")
+    summary = info.get("summary", {})
+    if not isinstance(summary, dict) or not isinstance(summary.get("evaluation", {}), dict):
+        raise CheckpointError(f"{path}: the checkpoint's summary (and its evaluation) must be JSON objects")
     try:
         SpaceInfo.from_dict(info["space"])
     except ValueError as exc:
@@ -128,13 +131,19 @@ def load_agent(path: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
         config = TRPOConfig.from_dict({**info["config"], "device": "cpu"})
     except ConfigError as exc:
         raise CheckpointError(f"{path}: the checkpoint's config: {exc}") from exc
-    agent = Agent.build(config, SpaceInfo.from_dict(info["space"]))
+    space = SpaceInfo.from_dict(info["space"])
+    # The shapes the description implies, from networks built without memory, are compared with the file's header
+    # before anything is allocated: an edited description (a 39 KB file claiming 50,000 inputs) must be refused
+    # without building networks of gigabytes first.
+    with torch.device("meta"):
+        skeleton = Agent.build(config, space)
+    _check_shapes(_header_shapes(path), _shapes(skeleton), path)
+    agent = Agent.build(config, space)
     try:
         tensors = safetensors.torch.load_file(str(path), device="cpu")
     except Exception as exc:  # SafetensorError, as in read_metadata
         raise _unreadable(path, exc) from exc
-    expected = _tensors(agent)
-    _check_tensors(tensors, expected, path)
+    _check_tensors(tensors, _tensors(agent), path)
     agent.actor.load_state_dict(_prefixed(tensors, "actor."))
     agent.critic.load_state_dict(_prefixed(tensors, "critic."))
     agent.normalizer.load_state({k: v.numpy() for k, v in _prefixed(tensors, "obs_norm.").items()})
@@ -145,8 +154,24 @@ def _unreadable(path: str | os.PathLike[str], exc: Exception) -> CheckpointError
     return CheckpointError(f"{path} is not a readable safetensors file (truncated or corrupt?): {exc}")
 
 
-def _check_tensors(
-    found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: str | os.PathLike[str]
+def _shapes(agent: Agent) -> dict[str, tuple[int, ...]]:
+    """Every tensor name a checkpoint of this agent holds, with its shape (works on a ``meta``-device agent)."""
+    shapes = {f"actor.{k}": tuple(v.shape) for k, v in agent.actor.state_dict().items()}
+    shapes |= {f"critic.{k}": tuple(v.shape) for k, v in agent.critic.state_dict().items()}
+    shapes |= {f"obs_norm.{k}": np.shape(v) for k, v in agent.normalizer.state().items()}
+    return shapes
+
+
+def _header_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
+    try:
+        with safetensors.safe_open(str(path), framework="pt") as f:
+            return {name: tuple(f.get_slice(name).get_shape()) for name in f.keys()}  # noqa: SIM118 (not a dict)
+    except Exception as exc:  # SafetensorError, as in read_metadata
+        raise _unreadable(path, exc) from exc
+
+
+def _check_shapes(
+    found: dict[str, tuple[int, ...]], expected: dict[str, tuple[int, ...]], path: str | os.PathLike[str]
 ) -> None:
     """The file's tensors must be exactly those the recorded config and spaces build, shape for shape: an edited
     description or a file spliced from two checkpoints is refused here, in one line, instead of failing in a
@@ -158,13 +183,24 @@ def _check_tensors(
             f"unexpected: {', '.join(extra) or 'none'})"
         )
     for name, want in expected.items():
-        got = found[name]
-        if got.shape != want.shape or not torch.isfinite(got).all():
-            shape = "non-finite values" if got.shape == want.shape else f"shape {tuple(got.shape)}"
+        if found[name] != want:
             raise CheckpointError(
-                f"{path}: tensor {name} has {shape}, but its description needs shape {tuple(want.shape)} of finite "
-                "values"
+                f"{path}: tensor {name} has shape {found[name]}, but its description needs shape {want}"
             )
+
+
+def _check_tensors(
+    found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: str | os.PathLike[str]
+) -> None:
+    """Shapes as :func:`_check_shapes`, finite values, and observation statistics that can be statistics (a
+    negative variance gave NaN actions, blamed later on the observation)."""
+    _check_shapes({k: tuple(v.shape) for k, v in found.items()}, {k: tuple(v.shape) for k, v in expected.items()}, path)
+    for name in expected:
+        got = found[name]
+        if not torch.isfinite(got).all():
+            raise CheckpointError(f"{path}: tensor {name} has non-finite values")
+        if name in ("obs_norm.var", "obs_norm.count") and (got < 0).any():
+            raise CheckpointError(f"{path}: tensor {name} has negative values, which no variance or count has")
 
 
 def load_policy(path: str | os.PathLike[str]) -> Policy:

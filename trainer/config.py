@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,7 +158,11 @@ class TRPOConfig:
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            _check_value(f, getattr(self, f.name))
+            # The same types from_dict accepts, for a config built directly too: TRPOConfig(n_envs=1.5) was
+            # accepted and failed inside gymnasium, and hidden_sizes=[64, 64] was refused as a wrong count.
+            value = _coerce(f, getattr(self, f.name))
+            object.__setattr__(self, f.name, value)
+            _check_value(f, value)
         if self.value_minibatch_size > self.n_envs * self.n_steps:
             raise ConfigError(
                 "value_minibatch_size",
@@ -296,11 +301,11 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
             raise ConfigError(f.name, f"must be true or false, not {value!r}")
         return value
     if kind == "int":
-        if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
             if isinstance(value, float) and value.is_integer():
                 return int(value)
             raise ConfigError(f.name, f"must be an integer{_range_of(f)}, not {value!r}")
-        return value
+        return int(value)  # NumPy integers too
     if kind == "float":
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConfigError(f.name, f"must be a number{_range_of(f)}, not {value!r}")
@@ -309,9 +314,11 @@ def _coerce(f: dataclasses.Field[Any], value: Any) -> Any:
         if not isinstance(value, str):
             raise ConfigError(f.name, f"must be one of {', '.join(f.metadata['choices'])}, not {value!r}")
         return value
-    if not isinstance(value, list | tuple) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+    if not isinstance(value, list | tuple) or not all(
+        isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value
+    ):
         raise ConfigError(f.name, f"must be a list of integers, each{_range_of(f)}, not {value!r}")
-    return tuple(value)
+    return tuple(int(v) for v in value)
 
 
 def _check_value(f: dataclasses.Field[Any], value: Any) -> None:

@@ -41,9 +41,11 @@ def evaluate(
     Stochastic evaluation (``deterministic=False``) samples with a generator seeded from ``seed`` too, so the
     result is reproducible either way.
     """
-    if episodes < 1:
-        raise ValueError("episodes must be at least 1")
+    if isinstance(episodes, bool) or not isinstance(episodes, int | np.integer) or episodes < 1:
+        raise ValueError(f"episodes must be an integer of at least 1, got {episodes!r}")
+    episodes = int(episodes)
     check_seed(seed, "the evaluation seed")
+    seed = int(seed)  # a NumPy integer passes the check; gymnasium's reset wants a Python int
     if isinstance(policy, Agent):
         policy = policy.policy()
     rng = np.random.default_rng(seed)

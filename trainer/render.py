@@ -16,6 +16,8 @@ from trainer.envs import check_policy_fits, check_seed, make_env
 # Browsers show a GIF frame shorter than 20 ms for 100 ms, so a faster environment would play five times too slowly:
 # such an episode keeps every n-th frame instead, shown for n steps' time.
 MIN_FRAME_MS = 20
+# A GIF stores a frame's time in hundredths of a second in 16 bits.
+MAX_FRAME_MS = 655_350
 DEFAULT_MAX_WIDTH = 480
 
 
@@ -45,17 +47,31 @@ def record_gif(
     their shape (None keeps them as rendered). Both bound memory: Pillow writes a GIF only once it holds every frame.
     """
     check_seed(seed, "the seed")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be an integer from 1, got {max_steps!r}")
     if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
         raise ValueError(f"every must be an integer from 1 (one frame kept per that many steps), got {every!r}")
     if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 16):
         raise ValueError(f"max_width must be an integer from 16 pixels, or None, got {max_width!r}")
-    env = make_env(env_id, env_kwargs, render_mode="rgb_array")
+    try:
+        env = make_env(env_id, env_kwargs, render_mode="rgb_array")
+    except ValueError as exc:  # the kwargs built this env for training: the renderer is the likelier cause
+        raise ValueError(f"{exc} (with render_mode='rgb_array'; {_RENDER_HINT})") from exc
     fps = float(env.metadata.get("render_fps") or 30)
     stride = every or frame_stride(fps)
+    if stride * 1000 / fps > MAX_FRAME_MS:
+        env.close()
+        raise ValueError(
+            f"every must be at most {int(MAX_FRAME_MS * fps / 1000):,} here: a GIF frame lasts at most "
+            f"{MAX_FRAME_MS / 1000:g} s, and {env_id} renders {fps:g} frames a second"
+        )
     frames: list[Image.Image] = []
 
     def keep_frame() -> None:
-        pixels = env.render()
+        try:
+            pixels = env.render()
+        except Exception as exc:  # mujoco.FatalError without an OpenGL platform, and the like
+            raise ValueError(f"{env_id} could not render a frame ({exc}); {_RENDER_HINT}") from exc
         if not isinstance(pixels, np.ndarray):
             raise ValueError(f"{env_id} did not render an RGB frame")
         image = Image.fromarray(pixels)
@@ -78,8 +94,21 @@ def record_gif(
                 break
     finally:
         env.close()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
     # GIF frame times are whole hundredths of a second: Hopper's 3 steps (24 ms) are stored as 20 ms.
     duration = max(MIN_FRAME_MS, 10 * round(stride * 100 / fps))
-    frames[0].save(path, save_all=True, append_images=frames[1:], duration=duration, loop=0)
+    # Written beside the target and renamed over it: a failed write leaves an earlier GIF whole, never truncated.
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:], duration=duration, loop=0)
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
     return len(frames)
+
+
+_RENDER_HINT = (
+    "rendering needs an OpenGL platform: on a machine without a display set MUJOCO_GL=egl (a GPU) or "
+    "MUJOCO_GL=osmesa (CPU) for MuJoCo environments"
+)

@@ -129,6 +129,7 @@ def train(
     check_seed(seed)
     if isinstance(total_steps, bool) or not isinstance(total_steps, int | np.integer) or total_steps < 1:
         raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")
+    seed, total_steps = int(seed), int(total_steps)  # NumPy integers pass the checks; torch's seeding wants int
     if resume is not None:
         if checkpoint_every not in (None, resume.checkpoint_every) or resume.seed != seed:
             raise ValueError("resume with the seed and checkpoint_every the state was saved with")

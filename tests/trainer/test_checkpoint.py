@@ -172,6 +172,10 @@ def _set_space(**fields: object):
         (None, lambda t: t.update({"extra": torch.zeros(1)}), "unexpected: extra"),
         (None, lambda t: t.update({"obs_norm.var": torch.ones(1, dtype=torch.float64)}), "obs_norm.var has shape"),
         (None, lambda t: t["actor.body.0.weight"].fill_(float("nan")), "non-finite"),
+        (None, lambda t: t["obs_norm.var"].fill_(-1.0), "obs_norm.var has negative values"),  # NaN actions before
+        (None, lambda t: t["obs_norm.count"].fill_(-3.0), "obs_norm.count has negative values"),
+        (lambda info: {**info, "summary": None}, None, "summary .* must be JSON objects"),  # a traceback in evaluate
+        (lambda info: {**info, "summary": {"evaluation": 7}}, None, "summary .* must be JSON objects"),
     ],
 )
 def test_an_edited_checkpoint_is_refused_in_one_line(
@@ -182,6 +186,34 @@ def test_an_edited_checkpoint_is_refused_in_one_line(
     with pytest.raises(CheckpointError, match=message) as caught:
         load_policy(path)
     assert "\n" not in str(caught.value)
+
+
+def test_a_description_claiming_huge_networks_is_refused_before_any_is_built(
+    tiny_result: TrainResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A 39 KB file claiming 50,000 inputs and 2,048-unit layers took 17 s and 1.9 GB before its refusal."""
+    path = _saved(tiny_result, tmp_path / "c.safetensors")
+
+    def huge(info: dict) -> dict:
+        info["space"]["obs_dim"] = 50_000
+        info["config"]["hidden_sizes"] = info["config"]["value_hidden_sizes"] = [2048]
+        return info
+
+    _rewrite(path, huge)
+    built: list[bool] = []
+    real_build = checkpoint_module.Agent.build
+
+    def build(*args: object, **kwargs: object) -> object:
+        built.append(torch.empty(0).device.type == "meta")  # the default device inside `with torch.device(...)`
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_module.Agent, "build", build)
+    with pytest.raises(
+        CheckpointError,
+        match=r"actor\.body\.0\.weight has shape \(16, 4\), but its description needs shape \(2048, 50000\)",
+    ):
+        load_policy(path)
+    assert built == [True], "only the memory-free skeleton was built"
 
 
 def test_a_policy_is_not_played_on_an_environment_with_other_spaces(tiny_result: TrainResult, tmp_path: Path) -> None:

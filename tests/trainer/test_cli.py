@@ -203,7 +203,8 @@ def test_evaluate_replays_the_protocol_the_checkpoint_was_scored_with(tmp_path: 
 @pytest.mark.parametrize(
     ("recorded", "message"),
     [
-        ({"episodes": "many", "seed": 0, "deterministic": True}, "--episodes must be at least 1"),
+        ({"episodes": "many", "seed": 0, "deterministic": True}, "records 'many' evaluation episodes"),
+        ({"episodes": 10**30, "seed": 0, "deterministic": True}, "(1 to 10,000 accepted): give --episodes"),
         ({"episodes": 2, "seed": -5, "deterministic": True}, "seed must be an integer from 0"),
         ({"episodes": 2, "seed": 0, "deterministic": "yes"}, "records deterministic='yes'"),
     ],

@@ -68,3 +68,49 @@ def test_bad_arguments_are_refused_before_anything_is_written(
     with pytest.raises(ValueError, match=message):
         record_gif(tiny_result.agent.policy(), "CartPole-v1", None, tmp_path / "g.gif", **kwargs)
     assert not (tmp_path / "g.gif").exists()
+
+
+def test_an_interrupted_write_leaves_an_earlier_gif_whole(
+    tiny_result: TrainResult, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pillow truncated the target and then failed (a frame time over 16 bits): the earlier GIF was lost."""
+    target = tmp_path / "keep.gif"
+    record_gif(tiny_result.agent.policy(), "CartPole-v1", None, target, max_steps=3)
+    before = target.read_bytes()
+
+    def fail(self: Image.Image, *args: object, **kwargs: object) -> None:
+        Path(args[0]).write_bytes(b"GIF89a")  # a partial file, as Pillow leaves one
+        raise OverflowError("int too big to convert")
+
+    monkeypatch.setattr(Image.Image, "save", fail)
+    with pytest.raises(OverflowError):
+        record_gif(tiny_result.agent.policy(), "CartPole-v1", None, target, max_steps=3)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.gif"], "no partial file is left behind"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"every": 40_000}, "every must be at most 32,767 here: a GIF frame lasts at most 655.35 s"),
+        ({"max_steps": 0}, "max_steps must be an integer from 1"),
+        ({"max_steps": -5}, "max_steps must be an integer from 1"),
+    ],
+)
+def test_a_stride_or_length_no_gif_can_hold_is_refused(tiny_result: TrainResult, tmp_path: Path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        record_gif(tiny_result.agent.policy(), "CartPole-v1", None, tmp_path / "x.gif", **kwargs)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_render_failure_says_what_to_set(tiny_result: TrainResult, tmp_path: Path, monkeypatch) -> None:
+    """MuJoCo without an OpenGL platform raised mujoco.FatalError through the command line as a traceback."""
+    import gymnasium as gym
+
+    def no_gl(self: object) -> None:
+        raise RuntimeError("an OpenGL platform library has not been loaded")
+
+    monkeypatch.setattr(gym.wrappers.OrderEnforcing, "render", no_gl)
+    with pytest.raises(ValueError, match=r"CartPole-v1 could not render a frame .* set MUJOCO_GL=egl"):
+        record_gif(tiny_result.agent.policy(), "CartPole-v1", None, tmp_path / "x.gif", max_steps=2)
+    assert list(tmp_path.iterdir()) == []
