@@ -56,3 +56,15 @@ def test_it_describes_every_field_for_forms() -> None:
     assert specs["activation"].kind == "choice"
     assert specs["hidden_sizes"].kind == "int_list"
     assert all(s.help for s in specs.values())
+
+
+def test_a_config_built_directly_takes_the_types_from_dict_takes() -> None:
+    """TRPOConfig(n_envs=1.5) was accepted and failed inside gymnasium; hidden_sizes=[64, 64] was refused as a count."""
+    import numpy as np
+
+    config = TRPOConfig(hidden_sizes=[32, 32], n_steps=np.int64(256), value_minibatch_size=64.0)
+    assert (config.hidden_sizes, config.n_steps, config.value_minibatch_size) == ((32, 32), 256, 64)
+    assert type(config.n_steps) is int and config == TRPOConfig.from_dict(config.to_dict())
+    for field, value in (("n_envs", 1.5), ("torch_threads", 2.5), ("hidden_sizes", (8.5,)), ("n_steps", "64")):
+        with pytest.raises(ConfigError, match=rf"^{field}: must be"):
+            TRPOConfig(**{field: value})

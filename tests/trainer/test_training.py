@@ -139,3 +139,18 @@ def test_a_linear_max_kl_schedule_narrows_the_trust_region_update_by_update() ->
         not torch.equal(a, b)
         for a, b in zip(result.agent.actor.parameters(), constant.agent.actor.parameters(), strict=True)
     )
+
+
+def test_numpy_integers_are_seeds_like_any_other(tiny_result) -> None:
+    """They pass the seed check, then failed in torch's and gymnasium's seeding."""
+    import numpy as np
+
+    from trainer import TRPOConfig, evaluate, train
+
+    policy = tiny_result.agent.policy()
+    assert (
+        evaluate(policy, "CartPole-v1", episodes=np.int64(2), seed=np.int64(3)).returns
+        == evaluate(policy, "CartPole-v1", episodes=2, seed=3).returns
+    )
+    config = TRPOConfig(n_envs=1, n_steps=32, value_minibatch_size=32, hidden_sizes=(8,), value_hidden_sizes=(8,))
+    assert train(config, "CartPole-v1", total_steps=np.int64(32), seed=np.int64(5)).steps == 32
