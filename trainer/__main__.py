@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, CheckpointError, TrainingDiverged, ValueError, RuntimeError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -156,24 +159,24 @@ def _train(args: argparse.Namespace) -> int:
             result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update)
     finally:
         bar.close()
-    ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
-    summary = {
+    summary: dict[str, Any] = {
         "evaluation": {"episodes": args.eval_episodes, "seed": args.eval_seed, "deterministic": True},
-        "eval_return_mean": ev.mean,
-        "eval_return_std": ev.std,
         "steps": result.steps,
         "wall_clock_s": result.wall_clock_s,
         "seed": args.seed,
     }
+
+    def save(summary: dict[str, Any]) -> Path:
+        return save_checkpoint(result.agent, out / "checkpoint.safetensors", env_id=args.env, env_kwargs=env_kwargs,
+                               summary=summary, versions=result.versions)  # fmt: skip
+
+    # Saved before the evaluation too: an evaluation that fails or is interrupted must not lose the trained agent
+    # (`python -m trainer evaluate` can score it later); rewritten with the score once there is one.
+    save(summary)
+    ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
+    summary |= {"eval_return_mean": ev.mean, "eval_return_std": ev.std}
     (out / "eval.json").write_text(json.dumps({"returns": ev.returns, "lengths": ev.lengths, **summary}, indent=2))
-    ckpt = save_checkpoint(
-        result.agent,
-        out / "checkpoint.safetensors",
-        env_id=args.env,
-        env_kwargs=env_kwargs,
-        summary=summary,
-        versions=result.versions,
-    )
+    ckpt = save(summary)
     print(f"eval return {ev.mean:.1f} ± {ev.std:.1f} over {len(ev.returns)} episodes; checkpoint {ckpt}")
     return 0
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from trainer import TRPOConfig
+from trainer import TRPOConfig, read_metadata
 from trainer.__main__ import main
 
 
@@ -217,3 +217,21 @@ def test_evaluate_refuses_a_malformed_recorded_protocol(tiny_result, tmp_path: P
                            summary={"evaluation": recorded})  # fmt: skip
     assert main(["evaluate", str(path)]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_an_interrupted_evaluation_keeps_the_trained_agent(tmp_path: Path, capsys, monkeypatch) -> None:
+    """The checkpoint was written only after the evaluation: a Ctrl-C there lost the whole training."""
+    import trainer.__main__ as cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "evaluate", interrupted)
+    out = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--steps", "64", *TINY_FLAGS, "--out", str(out)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert not (out / "eval.json").exists()
+    summary = read_metadata(out / "checkpoint.safetensors")["summary"]
+    assert summary["steps"] == 64 and "eval_return_mean" not in summary
+    monkeypatch.undo()
+    assert main(["evaluate", str(out / "checkpoint.safetensors")]) == 0, "it can be scored afterwards"
