@@ -61,6 +61,17 @@ class TrainingState:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> TrainingState:
+        """Read a state; anything unreadable (truncated, a header missing a key) is a :class:`CheckpointError`, which
+        the web worker answers by starting the run over, never by failing it."""
+        try:
+            return cls._from_bytes(data)
+        except CheckpointError:
+            raise
+        except Exception as exc:  # SafetensorError, KeyError, json's ValueError, a wrong type
+            raise CheckpointError(f"unreadable training state (truncated or corrupt?): {exc!r}") from exc
+
+    @classmethod
+    def _from_bytes(cls, data: bytes) -> TrainingState:
         header = _header(data)
         raw = (header.get("__metadata__") or {}).get(_META_KEY)
         if raw is None:

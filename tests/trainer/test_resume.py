@@ -74,3 +74,20 @@ def test_it_refuses_a_pickled_state() -> None:
 
     with pytest.raises(CheckpointError, match="pickle"):
         TrainingState.from_bytes(pickle.dumps({"update": 3}))
+
+
+def test_a_truncated_or_incomplete_state_is_a_checkpoint_error() -> None:
+    """safetensors' own error, or a missing header key, escaped the worker's handler (which starts the run over)."""
+    import json
+
+    import safetensors.torch
+
+    states: list[TrainingState] = []
+    train(CONFIG, "CartPole-v1", total_steps=256 * 2, seed=1, checkpoint_every=1, on_checkpoint=states.append)
+    data = states[0].to_bytes()
+    with pytest.raises(CheckpointError, match="truncated or corrupt"):
+        TrainingState.from_bytes(data[:-50])
+    header = {"format": "trustboard-trpo-state/1", "seed": 1}  # no "update"
+    incomplete = safetensors.torch.save(states[0].tensors, metadata={"trustboard_state": json.dumps(header)})
+    with pytest.raises(CheckpointError, match="KeyError"):
+        TrainingState.from_bytes(incomplete)
