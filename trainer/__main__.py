@@ -103,6 +103,14 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _read_text(path: Path, what: str) -> str:
+    """A text file the user named; the error says which one (UnicodeDecodeError alone named a byte, not the file)."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{what} {path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from exc
+
+
 def _json_arg(text: str, what: str) -> Any:
     try:
         return json.loads(text)
@@ -113,7 +121,7 @@ def _json_arg(text: str, what: str) -> Any:
 def _load_config(args: argparse.Namespace) -> TRPOConfig:
     data: Any = {}
     if args.config:
-        data = _json_arg(args.config.read_text(), f"config file {args.config}")
+        data = _json_arg(_read_text(args.config, "config file"), f"config file {args.config}")
         if not isinstance(data, dict):
             raise ConfigError(str(args.config), "must hold a JSON object of TRPOConfig fields")
     for item in args.set:
@@ -214,7 +222,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _from_sb3(args: argparse.Namespace) -> int:
-    entry = parse_zoo_entry(args.hyperparams.read_text())
+    entry = parse_zoo_entry(_read_text(args.hyperparams, "entry file"))
     env_id = args.env or entry.env_id
     if env_id is None:
         raise ValueError(f"{args.hyperparams} names no environment: give one with --env")

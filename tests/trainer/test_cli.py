@@ -235,3 +235,13 @@ def test_an_interrupted_evaluation_keeps_the_trained_agent(tmp_path: Path, capsy
     assert summary["steps"] == 64 and "eval_return_mean" not in summary
     monkeypatch.undo()
     assert main(["evaluate", str(out / "checkpoint.safetensors")]) == 0, "it can be scored afterwards"
+
+
+@pytest.mark.parametrize("command", ["train", "from-sb3"])
+def test_a_file_that_is_not_text_is_named_in_the_error(tmp_path: Path, capsys, command: str) -> None:
+    binary = tmp_path / "cfg.json"
+    binary.write_bytes(b"\xff\xfe{}")
+    args = (["train", "--env", "CartPole-v1", "--config", str(binary), "--out", str(tmp_path / "out")]
+            if command == "train" else ["from-sb3", str(binary), "--env", "CartPole-v1"])  # fmt: skip
+    assert main(args) == 2
+    assert f"{binary} is not UTF-8 text" in capsys.readouterr().err
