@@ -36,9 +36,9 @@ class Limits:
     @classmethod
     def current(cls) -> Limits:
         return cls(
-            per_username=getattr(settings, "TRUSTBOARD_LOGIN_MAX_FAILURES", 5),
-            per_address=getattr(settings, "TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP", 20),
-            window=getattr(settings, "TRUSTBOARD_LOGIN_WINDOW_SECONDS", 15 * 60),
+            per_username=settings.TRUSTBOARD_LOGIN_MAX_FAILURES,
+            per_address=settings.TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP,
+            window=settings.TRUSTBOARD_LOGIN_WINDOW_SECONDS,
         )
 
 
@@ -64,7 +64,7 @@ def client_address(request: HttpRequest) -> str:
     Only the entries our own proxies appended can be trusted (a client can send any X-Forwarded-For), so with
     ``TRUSTBOARD_TRUSTED_PROXIES = n`` the n-th address from the right is the client.
     """
-    proxies = getattr(settings, "TRUSTBOARD_TRUSTED_PROXIES", 0)
+    proxies = settings.TRUSTBOARD_TRUSTED_PROXIES
     if proxies > 0:
         hops = [h.strip() for h in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if h.strip()]
         if len(hops) >= proxies:

@@ -33,7 +33,7 @@ def is_allowed_gym_id(gym_id: str) -> bool:
     """An id in gymnasium's registry whose entry point is a class inside gymnasium, or one the site allows."""
     import gymnasium as gym
 
-    if gym_id in getattr(settings, "TRUSTBOARD_EXTRA_GYM_IDS", ()):
+    if gym_id in settings.TRUSTBOARD_EXTRA_GYM_IDS:
         return True
     spec = gym.registry.get(gym_id)
     return spec is not None and isinstance(spec.entry_point, str) and spec.entry_point.startswith(IN_TREE_PREFIX)

@@ -37,11 +37,11 @@ class Usage:
 
 
 def max_active_runs() -> int:
-    return int(getattr(settings, "TRUSTBOARD_MAX_ACTIVE_RUNS", 20))
+    return int(settings.TRUSTBOARD_MAX_ACTIVE_RUNS)
 
 
 def max_steps_per_day() -> int:
-    return int(getattr(settings, "TRUSTBOARD_MAX_STEPS_PER_DAY", 20_000_000))
+    return int(settings.TRUSTBOARD_MAX_STEPS_PER_DAY)
 
 
 def _not_counted() -> Q:

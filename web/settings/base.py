@@ -191,6 +191,17 @@ TRUSTBOARD_GPU_WORKERS = env_bool("TRUSTBOARD_GPU_WORKERS", True)
 TRUSTBOARD_MIN_STEPS_PER_S = env_float("TRUSTBOARD_MIN_STEPS_PER_S", 50.0, minimum=0.001)
 TRUSTBOARD_RUN_OVERHEAD_SECONDS = env_int("TRUSTBOARD_RUN_OVERHEAD_SECONDS", 600, minimum=0)
 TRUSTBOARD_MAX_SEEDS = 10
+# Per-user quotas (web/runs/quotas.py): runs queued or running at once, training steps per rolling 24 hours.
+TRUSTBOARD_MAX_ACTIVE_RUNS = env_int("TRUSTBOARD_MAX_ACTIVE_RUNS", 20, minimum=1)
+TRUSTBOARD_MAX_STEPS_PER_DAY = env_int("TRUSTBOARD_MAX_STEPS_PER_DAY", 20_000_000, minimum=1)
+# Failed log-ins allowed per username and per address within the window (web/accounts/ratelimit.py).
+TRUSTBOARD_LOGIN_MAX_FAILURES = env_int("TRUSTBOARD_LOGIN_MAX_FAILURES", 5, minimum=1)
+TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP = env_int("TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+TRUSTBOARD_LOGIN_WINDOW_SECONDS = env_int("TRUSTBOARD_LOGIN_WINDOW_SECONDS", 15 * 60, minimum=1)
+# Reverse proxies in front of the web server that append to X-Forwarded-For (0: use REMOTE_ADDR).
+TRUSTBOARD_TRUSTED_PROXIES = env_int("TRUSTBOARD_TRUSTED_PROXIES", 0, minimum=0)
+# Registered gymnasium ids outside gymnasium itself that this site allows (web/catalog/safety.py).
+TRUSTBOARD_EXTRA_GYM_IDS = env_list("TRUSTBOARD_EXTRA_GYM_IDS", [])
 
 # --- Fault tolerance (docs/RELIABILITY.md) ----------------------------------------------------------------------
 # A running run saves a resumable training state every this many updates.
