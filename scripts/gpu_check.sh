@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The checks that need a CUDA GPU, in one script for a machine that has one (CI never does; there they skip).
 #
-#   bash scripts/gpu_check.sh                 # with the project installed (e.g. in the docker image)
+#   bash scripts/gpu_check.sh                 # in a checkout with the dev extras installed (not the docker image,
+#                                             # which holds neither tests/ nor pytest)
 #   WHEELS=.whl bash scripts/gpu_check.sh     # on a bare GPU machine: install carried wheels into /tmp/site first
 #       (WHEELS: wheels for that machine's Python of what its image lacks, made elsewhere with `pip download
 #       --no-deps --only-binary=:all: --python-version 3.12 ...`: gymnasium, mujoco, Django, Celery, pytest-django, ...)

@@ -54,6 +54,8 @@ FORMS = [
     Form("run cancel", lambda w: reverse("runs:cancel", args=[w["queued"].pk]), lambda w: {}),
     Form("run delete", lambda w: reverse("runs:delete", args=[w["finished"].pk]), lambda w: {}),
     Form("reproduce", lambda w: reverse("leaderboard:reproduce", args=[w["env"].slug, w["used"].pk]), lambda w: {}),
+    Form("config import", lambda w: reverse("catalog:config_import"),
+         lambda w: {"environment": w["env"].pk, "hyperparams": '{"target_kl": 0.02}'}),
 ]  # fmt: skip
 
 
