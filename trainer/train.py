@@ -134,8 +134,10 @@ def train(
         if checkpoint_every not in (None, resume.checkpoint_every) or resume.seed != seed:
             raise ValueError("resume with the seed and checkpoint_every the state was saved with")
         checkpoint_every = resume.checkpoint_every
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError("checkpoint_every must be at least 1")
+    if checkpoint_every is not None and (
+        isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int | np.integer) or checkpoint_every < 1
+    ):
+        raise ValueError(f"checkpoint_every must be an integer of at least 1 (or None), got {checkpoint_every!r}")
     segments = Segments(checkpoint_every, on_checkpoint, resume)
     device = resolve_device(config.device)
     with torch_threads(config.torch_threads):

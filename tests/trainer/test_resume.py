@@ -91,3 +91,9 @@ def test_a_truncated_or_incomplete_state_is_a_checkpoint_error() -> None:
     incomplete = safetensors.torch.save(states[0].tensors, metadata={"trustboard_state": json.dumps(header)})
     with pytest.raises(CheckpointError, match="KeyError"):
         TrainingState.from_bytes(incomplete)
+
+
+@pytest.mark.parametrize("every", [0, 1.5, True, "5"])
+def test_checkpoint_every_must_be_a_positive_integer(every: object) -> None:
+    with pytest.raises(ValueError, match="checkpoint_every must be an integer of at least 1"):
+        train(CONFIG, "CartPole-v1", total_steps=256, seed=1, checkpoint_every=every)
