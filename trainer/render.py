@@ -88,7 +88,7 @@ def record_gif(
         keep_frame()
         for step in range(1, max_steps + 1):
             obs, _, terminated, truncated, _ = env.step(policy.act(obs))
-            if step % stride == 0 or terminated or truncated:
+            if step % stride == 0 or terminated or truncated or step == max_steps:
                 keep_frame()  # the last frame is always kept: the episode's end is what a viewer looks for
             if terminated or truncated:
                 break

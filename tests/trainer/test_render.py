@@ -114,3 +114,10 @@ def test_a_render_failure_says_what_to_set(tiny_result: TrainResult, tmp_path: P
     with pytest.raises(ValueError, match=r"CartPole-v1 could not render a frame .* set MUJOCO_GL=egl"):
         record_gif(tiny_result.agent.policy(), "CartPole-v1", None, tmp_path / "x.gif", max_steps=2)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_last_step_is_kept_when_max_steps_ends_the_episode(tiny_result: TrainResult, tmp_path: Path) -> None:
+    policy = tiny_result.agent.policy()
+    length = evaluate(policy, "CartPole-v1", episodes=1, seed=0).lengths[0]
+    assert length >= 7, "the episode outlasts max_steps"
+    assert record_gif(policy, "CartPole-v1", None, tmp_path / "m.gif", max_steps=7, every=3) == 4  # 0, 3, 6, 7
