@@ -17,6 +17,9 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # a deleted entry vanished from its board until some unrelated refresh rebuilt it
+
 
 @admin.register(LeaderboardEntry)
 class LeaderboardEntryAdmin(ReadOnlyAdmin):

@@ -216,3 +216,17 @@ def test_the_config_list_is_by_name_then_newest_version_first(client: Client, db
     shown = [html.index(f"{name} v{version}") for name, version in
              (("a-config", 3), ("a-config", 2), ("a-config", 1), ("b-config", 1))]  # fmt: skip
     assert shown == sorted(shown)
+
+
+def test_the_admin_keeps_a_used_versions_name_and_number(client: Client, django_user_model: Any, tiny_env) -> None:
+    """A rename reached some cached pages and exports and not others: a version that runs use keeps its name."""
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params=TRPOConfig().to_dict())
+    Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff)
+    url = reverse("admin:catalog_trainerconfig_change", args=[config.pk])
+    data = {"name": "renamed", "version": 7, "owner": staff.pk, "params": json.dumps(config.params),
+            "description": "noted"}  # fmt: skip
+    assert client.post(url, data).status_code == 302
+    config.refresh_from_db()
+    assert (config.name, config.version, config.description) == ("cfg", 1, "noted")

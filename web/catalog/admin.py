@@ -4,6 +4,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.http import HttpRequest
 
 from web.catalog.forms import EnvironmentForm
 from web.catalog.models import Environment, TrainerConfig
@@ -63,3 +64,8 @@ class TrainerConfigAdmin(admin.ModelAdmin):
     form = TrainerConfigAdminForm
     list_display = ["name", "version", "owner", "is_default", "created_at"]
     search_fields = ["name"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TrainerConfig | None = None) -> list[str]:
+        """A version that runs use keeps its name and number: boards, exports and cached pages show them, and a
+        rename changed some of those and not others (nothing refreshes them on a config's save)."""
+        return ["name", "version"] if obj is not None and obj.is_locked else []
