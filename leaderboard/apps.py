@@ -12,8 +12,15 @@ class LeaderboardConfig(AppConfig):
         computed from is edited."""
         from django.db.models.signals import post_save, pre_save
 
-        from leaderboard.services import on_environment_saved, on_run_deleted, on_run_finished, remember_board_fields
-        from web.catalog.models import Environment
+        from leaderboard.services import (
+            on_config_saved,
+            on_environment_saved,
+            on_run_deleted,
+            on_run_finished,
+            remember_board_fields,
+            remember_default,
+        )
+        from web.catalog.models import Environment, TrainerConfig
         from web.runs.signals import run_deleted, run_finished
 
         run_finished.connect(on_run_finished, dispatch_uid="leaderboard.refresh_on_run_finished")
@@ -22,3 +29,6 @@ class LeaderboardConfig(AppConfig):
         # An edit of an environment's scale, minimum seeds or budget changes its boards without any run changing.
         pre_save.connect(remember_board_fields, sender=Environment, dispatch_uid="leaderboard.remember_board_fields")
         post_save.connect(on_environment_saved, sender=Environment, dispatch_uid="leaderboard.refresh_on_env_saved")
+        # A new default config changes every P(improvement) on the overall board.
+        pre_save.connect(remember_default, sender=TrainerConfig, dispatch_uid="leaderboard.remember_default")
+        post_save.connect(on_config_saved, sender=TrainerConfig, dispatch_uid="leaderboard.refresh_on_default")

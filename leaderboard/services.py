@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from leaderboard import charts, ranking, stats
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
-from leaderboard.tasks import request_environment_refresh
+from leaderboard.tasks import request_environment_refresh, request_overall_refresh
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run, RunMetric
 
@@ -339,6 +339,30 @@ def on_environment_saved(
             request_environment_refresh(environment_id)
         except Exception:
             log.exception("leaderboard refresh failed after an edit of environment %s", environment_id)
+
+    transaction.on_commit(refresh)
+
+
+def remember_default(sender: object, instance: TrainerConfig, raw: bool = False, **kwargs: Any) -> None:
+    """``pre_save`` receiver for TrainerConfig: note whether it was the default, for :func:`on_config_saved`."""
+    stored = None if raw or instance.pk is None else TrainerConfig.objects.filter(pk=instance.pk).values("is_default")
+    instance._stored_is_default = stored.first()["is_default"] if stored else None  # type: ignore[attr-defined]
+
+
+def on_config_saved(sender: object, instance: TrainerConfig, created: bool, raw: bool = False, **kwargs: Any) -> None:
+    """``post_save`` receiver for TrainerConfig: when the default changes, have the overall board rebuilt, since
+    every config's P(improvement) there is against the default (it went stale until the next run finished)."""
+    if raw:
+        return
+    before = False if created else getattr(instance, "_stored_is_default", None)
+    if before is None or before == instance.is_default:
+        return
+
+    def refresh() -> None:
+        try:
+            request_overall_refresh()
+        except Exception:
+            log.exception("overall board refresh failed after the default config changed (config %s)", instance.pk)
 
     transaction.on_commit(refresh)
 

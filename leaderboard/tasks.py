@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from celery import shared_task
 from django.conf import settings
@@ -12,6 +13,7 @@ from web.catalog.models import Environment
 log = logging.getLogger(__name__)
 
 TASK_NAME = "leaderboard.refresh_environment"
+OVERALL_TASK_NAME = "leaderboard.refresh_overall"
 
 
 @shared_task(name=TASK_NAME, ignore_result=True)
@@ -30,17 +32,33 @@ def refresh_environment_boards(environment_id: int) -> None:
         log.info("environment %s was deleted before its boards were rebuilt", environment_id)
 
 
+@shared_task(name=OVERALL_TASK_NAME, ignore_result=True)
+def refresh_overall_board() -> None:
+    """Recompute the overall board (after the default config changed: every P(improvement) is against it)."""
+    from leaderboard.services import refresh_overall
+
+    refresh_overall()
+
+
 def request_environment_refresh(environment_id: int) -> None:
-    """Ask the ``control`` worker to rebuild an environment's boards; with the broker unreachable, rebuild here.
+    """Ask the ``control`` worker to rebuild an environment's boards (see :func:`_on_control_queue`)."""
+    _on_control_queue(refresh_environment_boards, environment_id)
+
+
+def request_overall_refresh() -> None:
+    """Ask the ``control`` worker to rebuild the overall board (see :func:`_on_control_queue`)."""
+    _on_control_queue(refresh_overall_board)
+
+
+def _on_control_queue(task: Any, *args: Any) -> None:
+    """Send ``task(*args)`` to the ``control`` worker; with the broker unreachable, run it here.
 
     The control queue keeps a staff member's edit from waiting on every entry's statistics, and it is served by
     its own small worker, never behind queued training runs. A broker that cannot take the message must not leave
     the boards describing the old fields, so the rebuild then happens in this process, as slow as it is.
     """
     try:
-        refresh_environment_boards.apply_async(
-            args=[environment_id], queue=settings.CONTROL_QUEUE, retry_policy={"max_retries": 1}
-        )
+        task.apply_async(args=list(args), queue=settings.CONTROL_QUEUE, retry_policy={"max_retries": 1})
     except Exception as exc:
-        log.warning("could not queue the boards of environment %s (%s); rebuilding them now", environment_id, exc)
-        refresh_environment_boards(environment_id)
+        log.warning("could not queue %s%s (%s); rebuilding now", task.name, tuple(args), exc)
+        task(*args)

@@ -80,7 +80,7 @@ def test_an_edit_with_the_broker_down_rebuilds_the_boards_in_the_request(
         env=_environ(CELERY_BROKER_URL=f"redis://127.0.0.1:{closed_port}/0"), check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"could not queue the boards of environment {env.pk}" in result.stderr
+    assert f"could not queue {tasks.TASK_NAME}({env.pk},)" in result.stderr
     entry = LeaderboardEntry.objects.get(config=cfg, environment=env)
     assert (entry.provisional, entry.rank) == (False, 1)
     assert control_queue() == [], "nothing reached the real broker either"

@@ -225,6 +225,28 @@ def test_an_edit_of_an_environment_rebuilds_its_boards(
     assert OverallEntry.objects.get(config=cfg).iqm == pytest.approx(expected) and expected == pytest.approx(0.9)
 
 
+def test_a_new_default_config_rebuilds_the_overall_board(
+    make_env, make_config, make_runs, django_capture_on_commit_callbacks, control_queue
+) -> None:
+    """Every P(improvement) on the overall board is against the default: they went stale until a run finished."""
+    env = make_env(min_seeds=2)
+    first, second = make_config(is_default=True), make_config()
+    make_runs(first, env, [40.0, 50.0])
+    make_runs(second, env, [60.0, 70.0])
+    services.recompute_all()
+    assert OverallEntry.objects.get(config=first).poi is None and OverallEntry.objects.get(config=second).poi == 1.0
+    with django_capture_on_commit_callbacks(execute=True):
+        first.is_default = False
+        first.save()
+        second.is_default = True
+        second.save()
+        second.description = "no change of default"
+        second.save()
+    assert control_queue() == [(tasks.OVERALL_TASK_NAME, []), (tasks.OVERALL_TASK_NAME, [])]
+    tasks.refresh_overall_board()
+    assert OverallEntry.objects.get(config=second).poi is None and OverallEntry.objects.get(config=first).poi == 0.0
+
+
 def test_an_edit_that_no_board_reads_rebuilds_nothing(
     make_env, make_config, make_runs, django_capture_on_commit_callbacks
 ) -> None:
