@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
 
@@ -17,8 +18,16 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False  # a deleted entry vanished from its board until some unrelated refresh rebuilt it
+    # No direct deletion either (a deleted entry vanished from its board until some unrelated refresh rebuilt it);
+    # delete permission itself stays, since deleting an environment or a config cascades to these rows and the
+    # admin checks that permission on every row a cascade reaches.
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        raise PermissionDenied("Leaderboard rows are rebuilt from runs: delete runs instead.")
 
 
 @admin.register(LeaderboardEntry)

@@ -66,9 +66,10 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=None, help="default: as recorded in the checkpoint, else 1,000,000")
     e.add_argument(
         "--stochastic",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
         default=None,
-        help="sample actions instead of taking the mode (default: as recorded in the checkpoint, else the mode)",
+        help="sample actions (--stochastic) or take the mode (--no-stochastic); default: as recorded in the "
+        "checkpoint, else the mode",
     )
     e.set_defaults(func=_evaluate)
     g = sub.add_parser("play", help="play one episode and save it as an animated GIF")
@@ -198,7 +199,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     protocol = {
         "episodes": args.episodes if args.episodes is not None else recorded.get("episodes", DEFAULT_EVAL_EPISODES),
         "seed": args.seed if args.seed is not None else recorded.get("seed", DEFAULT_EVAL_SEED),
-        "deterministic": not args.stochastic if args.stochastic else recorded.get("deterministic", True),
+        "deterministic": not args.stochastic if args.stochastic is not None else recorded.get("deterministic", True),
     }
     episodes, deterministic = protocol["episodes"], protocol["deterministic"]
     if args.episodes is not None and episodes < 1:

@@ -245,3 +245,13 @@ def test_a_file_that_is_not_text_is_named_in_the_error(tmp_path: Path, capsys, c
             if command == "train" else ["from-sb3", str(binary), "--env", "CartPole-v1"])  # fmt: skip
     assert main(args) == 2
     assert f"{binary} is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_evaluate_can_take_the_mode_of_a_checkpoint_scored_stochastically(tiny_result, tmp_path: Path, capsys) -> None:
+    from trainer import save_checkpoint
+
+    path = save_checkpoint(tiny_result.agent, tmp_path / "c.safetensors", env_id="CartPole-v1", env_kwargs={},
+                           summary={"evaluation": {"episodes": 1, "seed": 0, "deterministic": False}})  # fmt: skip
+    for flags, deterministic in (([], False), (["--no-stochastic"], True), (["--stochastic"], False)):
+        assert main(["evaluate", str(path), *flags]) == 0
+        assert json.loads(capsys.readouterr().out)["protocol"]["deterministic"] is deterministic

@@ -44,3 +44,38 @@ def test_leaderboard_rows_cannot_be_deleted_in_the_admin(client: Client, django_
     response = client.post(reverse("admin:leaderboard_leaderboardentry_delete", args=[entry.pk]), {"post": "yes"})
     assert response.status_code == 403
     assert LeaderboardEntry.objects.filter(pk=entry.pk).exists()
+
+
+def test_runs_are_not_added_in_the_admin_and_an_owner_change_writes_only_the_owner(
+    client: Client, django_user_model: Any, tiny_env: Any
+) -> None:
+    """The add form (every field read-only but the owner) saved a run without seed or config: a 500. A change
+    wrote back every column read when the page loaded, over what a worker wrote since."""
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    other = django_user_model.objects.create_user("other", password="pw-other-123")
+    client.force_login(staff)
+    assert client.post(reverse("admin:runs_run_add"), {"owner": staff.pk}).status_code == 403
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params={})
+    run = Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff, status="running")
+    url = reverse("admin:runs_run_change", args=[run.pk])
+    client.get(url)
+    Run.objects.filter(pk=run.pk).update(status="succeeded", final_return_mean=5.0)  # a worker finishes meanwhile
+    assert client.post(url, {"owner": other.pk}).status_code == 302
+    run.refresh_from_db()
+    assert (run.owner_id, run.status, run.final_return_mean) == (other.pk, "succeeded", 5.0)
+
+
+def test_an_environment_with_a_board_can_still_be_deleted_in_the_admin(
+    client: Client, django_user_model: Any, tiny_env: Any
+) -> None:
+    """Deleting it cascades to its Board row; the admin checks delete permission on every row a cascade reaches."""
+    from leaderboard.models import Board
+    from leaderboard.services import refresh_environment
+
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    refresh_environment(tiny_env.pk)
+    assert Board.objects.filter(key=f"env-{tiny_env.pk}").exists()
+    response = client.post(reverse("admin:catalog_environment_delete", args=[tiny_env.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    assert not type(tiny_env).objects.filter(pk=tiny_env.pk).exists()

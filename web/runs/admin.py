@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
 from django.http import HttpRequest
 
@@ -23,6 +25,14 @@ class RunAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request: HttpRequest, obj: Run | None = None) -> list[str]:
         return [f.name for f in Run._meta.concrete_fields if f.name not in ("id", "owner")]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # runs come from submissions on the site, which number seeds, check quotas and enqueue
+
+    def save_model(self, request: HttpRequest, obj: Run, form: Any, change: bool) -> None:
+        # Only the owner: a full save would write back the status, progress and results read when the page
+        # loaded, over what a worker wrote since.
+        obj.save(update_fields=["owner"])
 
 
 @admin.register(RunMetric)
