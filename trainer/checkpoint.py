@@ -31,12 +31,21 @@ class CheckpointError(ValueError):
     """The file is not a Trustboard checkpoint (or not a safe one)."""
 
 
+def _named_state(agent: Agent) -> dict[str, Any]:
+    """Every value a checkpoint holds, under its name: the networks' tensors and the observation statistics."""
+    state: dict[str, Any] = {f"actor.{k}": v for k, v in agent.actor.state_dict().items()}
+    state |= {f"critic.{k}": v for k, v in agent.critic.state_dict().items()}
+    state |= {f"obs_norm.{k}": v for k, v in agent.normalizer.state().items()}
+    return state
+
+
 def _tensors(agent: Agent) -> dict[str, torch.Tensor]:
-    tensors = {f"actor.{k}": v.detach().cpu().contiguous() for k, v in agent.actor.state_dict().items()}
-    tensors |= {f"critic.{k}": v.detach().cpu().contiguous() for k, v in agent.critic.state_dict().items()}
-    for k, v in agent.normalizer.state().items():
-        tensors[f"obs_norm.{k}"] = torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
-    return tensors
+    return {
+        name: v.detach().cpu().contiguous()
+        if isinstance(v, torch.Tensor)
+        else torch.from_numpy(np.ascontiguousarray(v, dtype=np.float64))
+        for name, v in _named_state(agent).items()
+    }
 
 
 def _metadata(
@@ -143,7 +152,7 @@ def load_agent(path: str | os.PathLike[str]) -> tuple[Agent, dict[str, Any]]:
         tensors = safetensors.torch.load_file(str(path), device="cpu")
     except Exception as exc:  # SafetensorError, as in read_metadata
         raise _unreadable(path, exc) from exc
-    _check_tensors(tensors, _tensors(agent), path)
+    _check_values(tensors, path)
     agent.actor.load_state_dict(_prefixed(tensors, "actor."))
     agent.critic.load_state_dict(_prefixed(tensors, "critic."))
     agent.normalizer.load_state({k: v.numpy() for k, v in _prefixed(tensors, "obs_norm.").items()})
@@ -156,10 +165,7 @@ def _unreadable(path: str | os.PathLike[str], exc: Exception) -> CheckpointError
 
 def _shapes(agent: Agent) -> dict[str, tuple[int, ...]]:
     """Every tensor name a checkpoint of this agent holds, with its shape (works on a ``meta``-device agent)."""
-    shapes = {f"actor.{k}": tuple(v.shape) for k, v in agent.actor.state_dict().items()}
-    shapes |= {f"critic.{k}": tuple(v.shape) for k, v in agent.critic.state_dict().items()}
-    shapes |= {f"obs_norm.{k}": np.shape(v) for k, v in agent.normalizer.state().items()}
-    return shapes
+    return {name: tuple(np.shape(v)) for name, v in _named_state(agent).items()}
 
 
 def _header_shapes(path: str | os.PathLike[str]) -> dict[str, tuple[int, ...]]:
@@ -189,14 +195,10 @@ def _check_shapes(
             )
 
 
-def _check_tensors(
-    found: dict[str, torch.Tensor], expected: dict[str, torch.Tensor], path: str | os.PathLike[str]
-) -> None:
-    """Shapes as :func:`_check_shapes`, finite values, and observation statistics that can be statistics (a
-    negative variance gave NaN actions, blamed later on the observation)."""
-    _check_shapes({k: tuple(v.shape) for k, v in found.items()}, {k: tuple(v.shape) for k, v in expected.items()}, path)
-    for name in expected:
-        got = found[name]
+def _check_values(found: dict[str, torch.Tensor], path: str | os.PathLike[str]) -> None:
+    """Finite values, and observation statistics that can be statistics (a negative variance gave NaN actions,
+    blamed later on the observation). Names and shapes were checked against the header before loading."""
+    for name, got in found.items():
         if not torch.isfinite(got).all():
             raise CheckpointError(f"{path}: tensor {name} has non-finite values")
         if name in ("obs_norm.var", "obs_norm.count") and (got < 0).any():

@@ -178,8 +178,7 @@ class TRPOConfig:
         unknown = sorted(set(data) - set(known))
         if unknown:
             raise _unknown_field(unknown[0], known)
-        values = {name: _coerce(known[name], value) for name, value in data.items()}
-        return cls(**values)
+        return cls(**data)  # __post_init__ coerces and checks each field
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (tuples become lists) that :meth:`from_dict` turns back into an equal config."""
