@@ -312,11 +312,22 @@ def refresh_environment(environment_id: int) -> int:
 BOARD_FIELDS = ("budget_steps", "min_seeds", "random_return", "reference_return", "counts_overall")
 
 
+def _stored_values(instance: Any, fields: Iterable[str], raw: bool) -> dict[str, Any] | None:
+    """The row's stored values of ``fields`` before a save (None for a new row or a fixture load), noted by the
+    ``pre_save`` receivers so the ``post_save`` ones act only when one of them changes."""
+    if raw or instance.pk is None:
+        return None
+    return type(instance).objects.filter(pk=instance.pk).values(*fields).first()
+
+
+def _changed(instance: Any, stored: dict[str, Any] | None) -> bool:
+    return stored is not None and any(stored[name] != getattr(instance, name) for name in stored)
+
+
 def remember_board_fields(sender: object, instance: Environment, raw: bool = False, **kwargs: Any) -> None:
     """``pre_save`` receiver for Environment: note the stored board fields, so ``on_environment_saved`` rebuilds
     the boards only when one of them changes (not on every edit of a description)."""
-    stored = None if raw or instance.pk is None else Environment.objects.filter(pk=instance.pk).values(*BOARD_FIELDS)
-    instance._stored_board_fields = stored.first() if stored is not None else None  # type: ignore[attr-defined]
+    instance._stored_board_fields = _stored_values(instance, BOARD_FIELDS, raw)  # type: ignore[attr-defined]
 
 
 def on_environment_saved(
@@ -329,42 +340,23 @@ def on_environment_saved(
     fixture load (``raw``) is no edit. Like :func:`on_run_finished`, a failure is logged, not raised: the edit
     itself is saved, and ``manage.py recompute_leaderboard`` can rebuild.
     """
-    stored = getattr(instance, "_stored_board_fields", None)
-    if created or raw or stored is None or all(stored[name] == getattr(instance, name) for name in BOARD_FIELDS):
+    if created or raw or not _changed(instance, getattr(instance, "_stored_board_fields", None)):
         return
     environment_id = instance.pk
-
-    def refresh() -> None:
-        try:
-            request_environment_refresh(environment_id)
-        except Exception:
-            log.exception("leaderboard refresh failed after an edit of environment %s", environment_id)
-
-    transaction.on_commit(refresh)
+    transaction.on_commit(lambda: request_environment_refresh(environment_id))
 
 
 def remember_default(sender: object, instance: TrainerConfig, raw: bool = False, **kwargs: Any) -> None:
     """``pre_save`` receiver for TrainerConfig: note whether it was the default, for :func:`on_config_saved`."""
-    stored = None if raw or instance.pk is None else TrainerConfig.objects.filter(pk=instance.pk).values("is_default")
-    instance._stored_is_default = stored.first()["is_default"] if stored else None  # type: ignore[attr-defined]
+    instance._stored_default = _stored_values(instance, ("is_default",), raw)  # type: ignore[attr-defined]
 
 
 def on_config_saved(sender: object, instance: TrainerConfig, created: bool, raw: bool = False, **kwargs: Any) -> None:
     """``post_save`` receiver for TrainerConfig: when the default changes, have the overall board rebuilt, since
     every config's P(improvement) there is against the default (it went stale until the next run finished)."""
-    if raw:
-        return
-    before = False if created else getattr(instance, "_stored_is_default", None)
-    if before is None or before == instance.is_default:
-        return
-
-    def refresh() -> None:
-        try:
-            request_overall_refresh()
-        except Exception:
-            log.exception("overall board refresh failed after the default config changed (config %s)", instance.pk)
-
-    transaction.on_commit(refresh)
+    stored = {"is_default": False} if created else getattr(instance, "_stored_default", None)
+    if not raw and _changed(instance, stored):
+        transaction.on_commit(request_overall_refresh)
 
 
 class _PairsToRefresh:

@@ -1,4 +1,5 @@
-"""Celery tasks of the leaderboard: rebuilding an environment's boards off the request that edited it."""
+"""Celery tasks of the leaderboard: rebuilding boards off the request that edited what they are computed from (an
+environment's board fields, the default config)."""
 
 from __future__ import annotations
 
@@ -55,10 +56,15 @@ def _on_control_queue(task: Any, *args: Any) -> None:
 
     The control queue keeps a staff member's edit from waiting on every entry's statistics, and it is served by
     its own small worker, never behind queued training runs. A broker that cannot take the message must not leave
-    the boards describing the old fields, so the rebuild then happens in this process, as slow as it is.
+    the boards describing the old fields, so the rebuild then happens in this process, as slow as it is. Called
+    after the edit commits: a failure is logged, never raised (the edit is saved, and ``manage.py
+    recompute_leaderboard`` can rebuild).
     """
     try:
         task.apply_async(args=list(args), queue=settings.CONTROL_QUEUE, retry_policy={"max_retries": 1})
     except Exception as exc:
         log.warning("could not queue %s%s (%s); rebuilding now", task.name, tuple(args), exc)
-        task(*args)
+        try:
+            task(*args)
+        except Exception:
+            log.exception("rebuilding %s%s failed", task.name, tuple(args))
