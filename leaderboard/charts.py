@@ -121,8 +121,11 @@ def _dimension(name: str, values: list[Any]) -> dict[str, Any] | None:
     }  # fmt: skip
 
 
-def sensitivity(entries: Sequence[Any]) -> go.Figure:
-    """Parallel coordinates of the hyperparameters that vary across entries, against the score."""
+def sensitivity(entries: Sequence[Any]) -> go.Figure | None:
+    """Parallel coordinates of the hyperparameters that vary across entries, against the score.
+
+    None when no hyperparameter varies (one config, or configs that differ only in name): a chart of the score
+    axis alone says nothing, and the board says what it waits for instead."""
     from trainer import TRPOConfig
 
     rows = list(entries[:MAX_PARCOORDS])
@@ -136,6 +139,8 @@ def sensitivity(entries: Sequence[Any]) -> go.Figure:
         values = [p.get(k) for p in params]
         if len({repr(v) for v in values}) > 1 and (dim := _dimension(k, values)):
             dims.append(dim)
+    if not dims:
+        return None
     scores = [e.score_mean for e in rows]
     dims.append({"label": "score", "values": scores})
     fig = go.Figure(
@@ -153,11 +158,13 @@ def environment_figures(env: Any, entries: Sequence[Any]) -> dict[str, str]:
     """All figures of an environment board, as escaped JSON text, from entries in display order."""
     if not entries:
         return {}
-    return {
+    figures = {
         "curves": to_json(learning_curves(entries, env.budget_steps)),
         "scores": to_json(score_distribution(entries)),
-        "sensitivity": to_json(sensitivity(entries)),
     }
+    if (parcoords := sensitivity(entries)) is not None:
+        figures["sensitivity"] = to_json(parcoords)
+    return figures
 
 
 def performance_profile(

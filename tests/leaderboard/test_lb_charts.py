@@ -46,6 +46,14 @@ def test_a_missing_field_means_the_trainers_default_not_a_new_value() -> None:
     assert [d.label for d in charts.sensitivity(rows[:2]).data[0].dimensions] == ["max_kl", "score"]
 
 
+def test_there_is_no_sensitivity_chart_while_no_hyperparameter_varies() -> None:
+    """One config (or configs equal in every field) gave a chart of the score axis alone: an empty frame."""
+    same = {"max_kl": 0.01, "hidden_sizes": [64, 64]}
+    assert charts.sensitivity([entry("a", same, 10)]) is None
+    assert charts.sensitivity([entry("a", same, 10), entry("b", dict(same), 20)]) is None
+    assert charts.sensitivity([entry("a", same, 10), entry("b", {**same, "max_kl": 0.02}, 20)]) is not None
+
+
 def test_it_draws_a_band_and_a_line_per_entry() -> None:
     curve = {"steps": [0, 10], "mean": [1, 2], "low": [0, 1], "high": [2, 3]}
     fig = charts.learning_curves([entry("a", {}, 1, curve), entry("b", {}, 2)], budget=10)

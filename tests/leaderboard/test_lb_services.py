@@ -92,6 +92,15 @@ def test_it_builds_board_figures(make_env, make_config, make_runs) -> None:
     assert len(fig["data"]) == 4  # band + mean line per entry
 
 
+def test_a_board_of_one_config_has_no_sensitivity_chart_and_says_why(make_env, make_config, make_runs, client) -> None:
+    env = make_env()
+    make_runs(make_config(), env, [1.0, 2.0, 3.0])
+    services.recompute_all()
+    assert set(Board.objects.get(key=f"env-{env.pk}").figures) == {"curves", "scores"}
+    page = client.get(f"/boards/{env.slug}/").content.decode()
+    assert 'id="sensitivity-pending"' in page and 'id="chart-sensitivity"' not in page
+
+
 def test_it_computes_the_overall_board(make_env, make_config, make_runs) -> None:
     e1, e2 = make_env(random_return=0, reference_return=10), make_env(random_return=-100, reference_return=0)
     default, better = make_config(is_default=True), make_config()
