@@ -16,11 +16,13 @@ from django.core.paginator import EmptyPage, PageNotAnInteger, Paginator
 from django.db.models import Max, QuerySet
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from leaderboard import boards
 from leaderboard.pagecache import digest
 from web.catalog.models import Environment, TrainerConfig
+from web.runs.jsonsafe import finite
 from web.runs.models import Run, RunMetric
 
 _SLUG = re.compile(r"[-a-zA-Z0-9_]{1,80}")
@@ -29,6 +31,12 @@ MAX_PAGE_SIZE = 200
 MAX_RUN_UPDATES = 5000
 CACHE_SECONDS = 3600
 COUNT_SECONDS = 60
+
+
+def read_only(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """GET and HEAD only, anything else a 405. CSRF-exempt because nothing here changes state: with the CSRF
+    check, a POST was refused with Django's HTML 403 page before the view could say 405."""
+    return csrf_exempt(require_safe(view))
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -93,7 +101,8 @@ def paginate(request: HttpRequest, qs: QuerySet[Any], serialize: Any, *, count_k
 
 
 ENV_FIELDS = ("slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval",
-              "random_return", "reference_return", "reference_source", "min_seeds", "description")  # fmt: skip
+              "random_return", "reference_return", "reference_source", "min_seeds", "counts_overall",
+              "description")  # fmt: skip
 
 
 def environment_json(env: Environment) -> dict[str, Any]:
@@ -133,39 +142,39 @@ def run_json(row: dict[str, Any], request: HttpRequest) -> dict[str, Any]:
     )
     for field in ("created_at", "started_at", "finished_at"):
         data[field] = _iso(row[field])
-    return data
+    return finite(data)  # a NaN stored by an older worker was written as a bare NaN token: invalid JSON
 
 
-@require_safe
+@read_only
 def index(request: HttpRequest) -> JsonResponse:
     names = ["environments", "configs", "runs", "leaderboards"]
     return JsonResponse({n: request.build_absolute_uri(reverse(f"api:{n}")) for n in names})
 
 
-@require_safe
+@read_only
 def environments(request: HttpRequest) -> JsonResponse:
     return paginate(request, Environment.objects.order_by("slug"), environment_json)
 
 
-@require_safe
+@read_only
 def environment_detail(request: HttpRequest, slug: str) -> JsonResponse:
     env = Environment.objects.filter(slug=slug).first()
     return JsonResponse(environment_json(env)) if env else _error(404, f"no environment {slug!r}")
 
 
-@require_safe
+@read_only
 def configs(request: HttpRequest) -> JsonResponse:
     qs = TrainerConfig.objects.select_related("owner").order_by("pk")
     return paginate(request, qs, config_json)
 
 
-@require_safe
+@read_only
 def config_detail(request: HttpRequest, pk: int) -> JsonResponse:
     cfg = TrainerConfig.objects.select_related("owner").filter(pk=pk).first()
     return JsonResponse(config_json(cfg)) if cfg else _error(404, f"no config {pk}")
 
 
-@require_safe
+@read_only
 def runs(request: HttpRequest) -> JsonResponse:
     """Runs, newest first; filter with ``?environment=<slug>``, ``?config=<id>``, ``?status=<status>``."""
     qs = Run.objects.order_by("-pk").values(*RUN_VALUES)
@@ -182,14 +191,19 @@ def runs(request: HttpRequest) -> JsonResponse:
         if status not in Run.Status.values:
             return _error(400, f"status must be one of {', '.join(Run.Status.values)}")
         qs = qs.filter(status=status)
-    # New runs change the total; the newest id versions it, and a short lifetime covers deletions.
+    if status:
+        # A run changes status without a new id, so no cheap version covers a count by status: count it. (A stale
+        # count is not only a wrong number: the paginator cuts the page's results at it.)
+        return paginate(request, qs, lambda r: run_json(r, request))
+    # Without a status filter only new runs change the total (the newest id versions it) and deletions (they lower
+    # it, so a stale count is too high, never hiding a row; a short lifetime covers them).
     newest = Run.objects.aggregate(newest=Max("pk"))["newest"]
-    filters = "&".join(f"{k}={request.GET.get(k, '')}" for k in ("environment", "config", "status"))
+    filters = "&".join(f"{k}={request.GET.get(k, '')}" for k in ("environment", "config"))
     count_key = f"lb:api:runs:{newest}:{digest(filters)}"
     return paginate(request, qs, lambda r: run_json(r, request), count_key=count_key)
 
 
-@require_safe
+@read_only
 def run_detail(request: HttpRequest, pk: int) -> JsonResponse:
     """One run with its per-update metrics (``metrics``: list of ``{update, steps, metrics}``).
 
@@ -235,11 +249,13 @@ def _canonical_query(request: HttpRequest, columns: list[boards.Column]) -> bool
 def _cached(
     request: HttpRequest, board_key: str, columns: list[boards.Column], build: Callable[[], JsonResponse]
 ) -> HttpResponse:
-    """A leaderboard answer, cached per board version and full URL (links in it are absolute) when the query is
-    canonical; any other query is answered without the cache."""
+    """A leaderboard answer, cached per board version, absolute path (links in it are absolute) and decoded
+    parameters when the query is canonical; any other query is answered without the cache. Keyed on the decoded
+    values, not the raw query: ``?sort=r%61nk``, ``?%73ort=rank`` or the parameters in another order made new keys."""
     if not _canonical_query(request, columns):
         return build()
-    key = f"lb:api:{boards.version(board_key)}:{digest(request.build_absolute_uri())}"
+    params = [request.GET.get(name) for name in BOARD_PARAMS]
+    key = f"lb:api:{boards.version(board_key)}:{digest(request.build_absolute_uri(request.path), *params)}"
     hit = cache.get(key)
     if hit is not None:
         return HttpResponse(hit, content_type="application/json")
@@ -249,7 +265,7 @@ def _cached(
     return response
 
 
-@require_safe
+@read_only
 def leaderboards(request: HttpRequest) -> HttpResponse:
     """The overall board, sorted with ``?sort=`` as on the page."""
 
@@ -260,7 +276,7 @@ def leaderboards(request: HttpRequest) -> HttpResponse:
     return _cached(request, "overall", boards.OVERALL_COLUMNS, build)
 
 
-@require_safe
+@read_only
 def leaderboard_detail(request: HttpRequest, slug: str) -> HttpResponse:
     """An environment's board, sorted with ``?sort=`` as on the page."""
     env = Environment.objects.filter(slug=slug).only("pk", "slug").first()

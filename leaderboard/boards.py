@@ -87,6 +87,19 @@ def environment_entries(env_id: int, sort: str | None = None) -> tuple[QuerySet[
     return qs, column, descending
 
 
+def environment_leaders() -> dict[int, LeaderboardEntry]:
+    """Each environment's first row on its board in the default order (rank, then the ranking's own tiebreak),
+    by environment id, in one query. Ordered by mean alone, the home page named another of the tied leaders."""
+    column, descending = parse_sort(None, ENTRY_COLUMNS)
+    leaders: dict[int, LeaderboardEntry] = {}
+    for e in (
+        LeaderboardEntry.objects.filter(rank=1).select_related("config").defer(*TABLE_ONLY)
+        .order_by("environment_id", *_ordering(column, descending, "score_mean", "pk"))
+    ):  # fmt: skip
+        leaders.setdefault(e.environment_id, e)
+    return leaders
+
+
 def overall_entries(sort: str | None = None) -> tuple[QuerySet[OverallEntry], Column, bool]:
     column, descending = parse_sort(sort, OVERALL_COLUMNS)
     qs = (
@@ -109,22 +122,39 @@ def version(key: str) -> str:
 
 
 def environment_with_version(slug: str) -> Environment | None:
-    """The environment and its board's version (``board_version``) in one query; ``None`` if unknown."""
-    stamp = Board.objects.filter(environment=OuterRef("pk")).values("updated_at")[:1]
-    env = Environment.objects.filter(slug=slug).annotate(board_stamp=Subquery(stamp)).first()
+    """The environment with its board's version (``board_version``) and row count (``board_rows``) in one query;
+    ``None`` if unknown."""
+    board = Board.objects.filter(environment=OuterRef("pk"))
+    env = (
+        Environment.objects.filter(slug=slug)
+        .annotate(
+            board_stamp=Subquery(board.values("updated_at")[:1]),
+            board_rows=Subquery(board.values("n_entries")[:1]),
+        )
+        .first()
+    )
     if env is not None:
+        env.board_rows = env.board_rows or 0  # type: ignore[attr-defined]
         # The page shows the environment's own fields too (scale, source, text): an edit of those changes no board.
         board = env.board_stamp.isoformat() if env.board_stamp else "none"  # type: ignore[attr-defined]
         env.board_version = f"{board}:{env.updated_at.isoformat()}"  # type: ignore[attr-defined]
     return env
 
 
-def home_version() -> str:
-    """The home page changes with the overall board (refreshed after every entry) and the environment list
-    (an environment added, removed or edited: its slug and budget are on the page)."""
+def home_version() -> tuple[str, int]:
+    """The home page's version and the overall board's row count. The page changes with the overall board
+    (refreshed after every entry) and the environment list (an environment added, removed or edited: its slug and
+    budget are on the page)."""
     envs = Environment.objects.aggregate(n=Count("pk"), latest=Max("updated_at"))
     latest = envs["latest"].isoformat() if envs["latest"] else "none"
-    return f"{version('overall')}:{envs['n']}:{latest}"
+    stamp, rows = Board.objects.filter(key="overall").values_list("updated_at", "n_entries").first() or (None, 0)
+    overall = stamp.isoformat() if stamp else "none"
+    return f"{overall}:{envs['n']}:{latest}", rows
+
+
+def last_page(rows: int, page_size: int) -> int:
+    """The number of the last page of a board of ``rows`` rows (1 when it is empty)."""
+    return max(1, -(-rows // page_size))
 
 
 def config_label(config: Any) -> str:

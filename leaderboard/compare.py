@@ -54,9 +54,14 @@ def params_diff(a: TrainerConfig, b: TrainerConfig) -> list[tuple[str, Any, Any]
 
 def cached_compare(a: TrainerConfig, b: TrainerConfig) -> Comparison:
     """:func:`compare`, cached: its bootstraps cost about 10 ms per shared environment, and the page is public. The
-    key holds both configs' params and every entry's (id, updated_at), so a refreshed entry or an edited unused
-    config shows at once (one small query)."""
-    stamps = list(LeaderboardEntry.objects.filter(config__in=[a, b]).order_by("pk").values_list("pk", "updated_at"))
+    key holds both configs' params and every entry's (id, updated_at) with its environment's updated_at, so a
+    refreshed entry, an edited unused config or a renamed environment (its slug is in the links) shows at once
+    (one small query)."""
+    stamps = list(
+        LeaderboardEntry.objects.filter(config__in=[a, b])
+        .order_by("pk")
+        .values_list("pk", "updated_at", "environment__updated_at")
+    )
     key = f"lb:compare:{a.pk}:{b.pk}:{pagecache.digest(a.params, b.params, stamps)}"
     hit = cache.get(key)
     if hit is None:

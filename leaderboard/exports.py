@@ -26,7 +26,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 CACHE_SECONDS = 3600
 EXPORTED_ENV_FIELDS = (
     "slug", "gym_id", "kwargs", "budget_steps", "eval_episodes", "eval_seed", "deterministic_eval", "min_seeds",
-    "random_return", "reference_return", "reference_source",
+    "random_return", "reference_return", "reference_source", "counts_overall",
 )  # fmt: skip
 
 

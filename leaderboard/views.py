@@ -39,11 +39,14 @@ def _sort_links(columns: list[boards.Column], current: boards.Column, descending
     return links
 
 
-def _page_number(request: HttpRequest) -> int:
+def _page_number(request: HttpRequest, rows: int) -> int:
+    """The page asked for, clamped to the board's pages as the paginator clamps it: it is part of the cache key,
+    and ``?page=<any number>`` stored one more copy of the last page per number in the shared cache."""
     raw = request.GET.get("page", "1")
     # isascii(): "²".isdigit() is True but int("²") raises; the length: int() refuses over 4300 digits
     # (both 500s found by tests/reliability/test_fuzz_api.py).
-    return int(raw) if len(raw) <= 6 and raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    number = int(raw) if len(raw) <= 6 and raw.isascii() and raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    return min(number, boards.last_page(rows, PAGE_SIZE))
 
 
 def _cached_body(key: str, build: Callable[[], dict[str, Any]], template: str) -> tuple[str, bool]:
@@ -64,19 +67,15 @@ def home(request: HttpRequest) -> HttpResponse:
     """The overall board across environments, its performance profile, and every environment's leader."""
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.OVERALL_COLUMNS)
     sort = boards.sort_param(column, descending)
-    number = _page_number(request)
+    version, n_rows = boards.home_version()
+    number = _page_number(request, n_rows)
 
     def build() -> dict[str, Any]:
         rows, _, _ = boards.overall_entries(sort)
         envs = list(
             Environment.objects.order_by("slug").only("slug", "gym_id", "min_seeds", "budget_steps", "counts_overall")
         )
-        leaders: dict[int, LeaderboardEntry] = {}
-        for e in (
-            LeaderboardEntry.objects.filter(rank=1).select_related("config")
-            .defer(*boards.TABLE_ONLY).order_by("environment_id", "-score_mean")
-        ):  # fmt: skip
-            leaders.setdefault(e.environment_id, e)
+        leaders = boards.environment_leaders()
         return {
             "page": Paginator(rows, PAGE_SIZE).get_page(number), "sort": sort,
             "headers": _sort_links(boards.OVERALL_COLUMNS, column, descending),
@@ -84,7 +83,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "environments": [(env, leaders.get(env.pk)) for env in envs],
         }  # fmt: skip
 
-    key = f"lb:home:{boards.home_version()}:{sort}:{number}"
+    key = f"lb:home:{version}:{sort}:{number}"
 
     def page() -> HttpResponse:
         body, has_figures = _cached_body(key, build, "leaderboard/_home_body.html")
@@ -100,7 +99,7 @@ def environment_board(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("no such environment")
     column, descending = boards.parse_sort(request.GET.get("sort"), boards.ENTRY_COLUMNS)
     sort = boards.sort_param(column, descending)
-    number = _page_number(request)
+    number = _page_number(request, env.board_rows)  # type: ignore[attr-defined]
 
     def build() -> dict[str, Any]:
         rows, _, _ = boards.environment_entries(env.pk, sort)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +64,12 @@ def evaluate(
                 total += float(reward)
                 length += 1
                 done = terminated or truncated
+            if not math.isfinite(total):
+                # No score can be made of it (a mean, a rank, JSON): say what happened instead of storing NaN.
+                raise ValueError(
+                    f"{env_id}: evaluation episode {i} (seed {seed + i}) has a non-finite return ({total}): "
+                    "the environment returned a NaN or infinite reward"
+                )
             returns.append(total)
             lengths.append(length)
     finally:

@@ -74,6 +74,7 @@ def test_it_lists_environments_and_configs(client, board) -> None:
     board["env"].save(update_fields=["reference_source"])
     cartpole = client.get("/api/environments/cartpole/").json()
     assert (cartpole["reference_return"], cartpole["reference_source"]) == (100.0, "a published run")
+    assert cartpole["counts_overall"] is True  # the overall board can be recomputed from the API
     configs = client.get("/api/configs/").json()
     assert configs["count"] == 4
     detail = client.get(reverse("api:config", args=[board["default"].pk])).json()
@@ -98,8 +99,43 @@ def test_it_serves_empty_lists(client) -> None:
                     "next": None, "previous": None, "results": []}  # fmt: skip
 
 
-def test_it_is_read_only(client, board) -> None:
-    assert client.post("/api/runs/").status_code == 405
+@pytest.mark.parametrize("method", ["post", "put", "patch", "delete"])
+def test_it_is_read_only(board, method) -> None:
+    """With CSRF checks on, as in production (the test client skips them), a POST was Django's HTML 403."""
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    for url in ("/api/runs/", "/api/leaderboards/", "/api/leaderboards/cartpole/", "/api/"):
+        assert getattr(strict, method)(url).status_code == 405, url
+
+
+def test_a_runs_page_by_status_follows_a_status_change_at_once(client, board) -> None:
+    """The count was cached per newest run id: a run changing status made none, and the stale count cut the page."""
+    from web.runs.models import Run
+
+    running = client.get("/api/runs/", {"status": "running"}).json()
+    assert running["count"] == 0 and running["results"] == []
+    moved = Run.objects.filter(config=board["strong"]).first()
+    Run.objects.filter(pk=moved.pk).update(status="running")
+    running = client.get("/api/runs/", {"status": "running"}).json()
+    assert running["count"] == 1 and [r["id"] for r in running["results"]] == [moved.pk]
+    succeeded = client.get("/api/runs/", {"status": "succeeded", "page_size": 200}).json()
+    assert succeeded["count"] == len(succeeded["results"]) == 9
+
+
+def test_non_finite_numbers_are_null_not_invalid_json(client, board) -> None:
+    import json
+
+    from web.runs.models import Run
+
+    run = Run.objects.filter(config=board["strong"]).first()
+    Run.objects.filter(pk=run.pk).update(final_return_mean=float("nan"), wall_clock_s=float("inf"))
+    for url in (f"/api/runs/{run.pk}/", "/api/runs/"):
+        text = client.get(url).content.decode()
+        assert "NaN" not in text and "Infinity" not in text, url
+        json.loads(text, parse_constant=lambda token, at=url: pytest.fail(f"{at}: {token} is not JSON"))
+    detail = client.get(f"/api/runs/{run.pk}/").json()
+    assert detail["final_return_mean"] is None and detail["wall_clock_s"] is None
 
 
 @pytest.mark.parametrize("url", ["/api/runs/", "/api/configs/", "/api/environments/", "/api/leaderboards/",
@@ -131,3 +167,10 @@ def test_only_canonical_board_queries_are_cached(client, board) -> None:
     a = client.get("/api/leaderboards/cartpole/", {"sort": "-seeds", "page_size": "2"}).json()
     b = client.get("/api/leaderboards/cartpole/", {"sort": "-seeds", "page_size": "2"}).json()
     assert a == b and board_keys() == 1
+    # The same query spelled with percent-encoding or in another order is the same answer and the same key: keyed
+    # on the raw query string, each spelling (billions of them) stored another copy.
+    for query in ("sort=-s%65eds&page_size=2", "%73ort=-seeds&page_size=%32", "page_size=2&sort=-seeds",
+                  "sort=%2Dseeds&page_size=2", "sort=%2dseeds&page_size=2"):  # fmt: skip
+        response = client.get(f"/api/leaderboards/cartpole/?{query}")
+        assert response.status_code == 200 and response.json()["results"] == a["results"], query
+    assert board_keys() == 1

@@ -61,3 +61,15 @@ def test_a_comparison_is_cached_until_an_entry_changes(client, board, make_runs,
     fresh = client.get(URL, query).context["comparison"]
     rows = {r.environment.slug: r for r in fresh.environments}
     assert rows["cartpole"].b.n_seeds == 4 and again.environments[0].b.n_seeds == 3
+
+
+@pytest.mark.django_db
+def test_a_cached_comparison_follows_a_renamed_environment(client, board) -> None:
+    """The cached comparison held the environments: after a slug edit its links went to 404s for an hour."""
+    query = {"a": board["strong"].pk, "b": board["close"].pk}
+    assert "/boards/cartpole/" in client.get(URL, query).content.decode()
+    env = board["env"]
+    env.slug = "cartpole-renamed"
+    env.save()
+    html = client.get(URL, query).content.decode()
+    assert "/boards/cartpole-renamed/" in html and "/boards/cartpole/" not in html

@@ -39,6 +39,10 @@ def test_a_json_export_says_how_to_read_its_scores_and_follows_an_edit_of_the_en
     # An admin's edit changes no run, so the board's version stays; the cached export must not.
     type(env).objects.filter(pk=env.pk).update(reference_source="the episode's maximum")
     assert client.get(url).json()["reference_source"] == "the episode's maximum"
+    # Whether the environment counts on the overall board: without it the overall board cannot be recomputed.
+    assert data["counts_overall"] is True
+    type(env).objects.filter(pk=env.pk).update(counts_overall=False)
+    assert client.get(url).json()["counts_overall"] is False
 
 
 @pytest.mark.django_db

@@ -38,3 +38,43 @@ def test_it_runs_a_bounded_number_of_queries(client, board, make_env, make_confi
         client.get("/", {"sort": "-poi"})
     with django_assert_max_num_queries(2):  # the rendered board is cached for this version
         client.get("/", {"sort": "-poi"})
+
+
+@pytest.mark.django_db
+def test_any_page_number_past_the_last_shares_the_last_pages_cache_entry(client, board) -> None:
+    """The key held the raw ?page= (any number up to 10^6) while the paginator showed the last page: every number
+    stored one more copy of it in the shared cache, on the home page and on every board."""
+    from django.core.cache import cache
+
+    def keys(prefix: str) -> int:
+        return sum(1 for k in cache._cache if f":{prefix}:" in k)  # LocMemCache in tests
+
+    cache.clear()
+    client.get("/")
+    client.get("/boards/cartpole/")
+    one_page = (keys("lb:home"), keys("lb:env"))  # the page and its table fragment
+    assert one_page[0] > 0 and one_page[1] > 0
+    for page in ("2", "77", "123456", "999999"):
+        assert client.get("/", {"page": page}).status_code == 200
+        assert client.get("/boards/cartpole/", {"page": page}).status_code == 200
+    assert (keys("lb:home"), keys("lb:env")) == one_page
+
+
+@pytest.mark.django_db
+def test_the_environment_leader_is_the_boards_first_row_when_means_tie(
+    client, make_env, make_config, make_runs
+) -> None:
+    """Ordered by mean alone, the home page named another leader than the board for equal means."""
+    from leaderboard import services
+
+    env = make_env(slug="acro", min_seeds=3)
+    wide = make_config(name="wide")  # created first: the lower id
+    narrow = make_config(name="narrow")
+    make_runs(wide, env, [-150.0, -50.0, -100.0])
+    make_runs(narrow, env, [-100.0, -100.0, -100.0])
+    services.recompute_all()
+    board = client.get("/boards/acro/").content.decode()
+    assert board.index("narrow v1") < board.index("wide v1"), "equal means: the narrower interval first"
+    home = client.get("/").content.decode()
+    row = home[home.index('href="/boards/acro/"') :].split("</tr>")[0]
+    assert "narrow v1" in row and "wide v1" not in row

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leaderboard import services, stats, tasks
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
+from web.catalog.models import TrainerConfig
 from web.runs.models import Run
 from web.runs.signals import run_finished
 
@@ -254,6 +255,26 @@ def test_a_new_default_config_rebuilds_the_overall_board(
     assert control_queue() == [(tasks.OVERALL_TASK_NAME, []), (tasks.OVERALL_TASK_NAME, [])]
     tasks.refresh_overall_board()
     assert OverallEntry.objects.get(config=second).poi is None and OverallEntry.objects.get(config=first).poi == 0.0
+
+
+def test_load_catalog_restoring_the_default_rebuilds_the_overall_board(
+    make_config, django_capture_on_commit_callbacks, control_queue
+) -> None:
+    """``load_catalog`` (every start of run.sh and docker/web.sh) puts ``trpo-default`` back as the default; with
+    queryset updates no signal fired, and every P(beats default) stayed against the config it replaced."""
+    from web.catalog.loader import load_default_config
+
+    restored = load_default_config()
+    other = make_config(is_default=False)
+    with django_capture_on_commit_callbacks(execute=True):
+        restored.is_default, other.is_default = False, True
+        restored.save()
+        other.save()
+    control_queue()  # drop the messages of the admin-style switch above
+    with django_capture_on_commit_callbacks(execute=True):
+        assert load_default_config().pk == restored.pk
+    assert TrainerConfig.objects.get(is_default=True).pk == restored.pk
+    assert tasks.OVERALL_TASK_NAME in [name for name, _ in control_queue()]
 
 
 def test_an_edit_that_no_board_reads_rebuilds_nothing(

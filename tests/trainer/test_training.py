@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from tests.trainer.conftest import TINY
-from trainer import METRIC_NAMES, TrainingDiverged, TrainResult, TRPOConfig, train
+from trainer import METRIC_NAMES, TrainingDiverged, TrainResult, TRPOConfig, evaluate, train
 
 
 def test_it_emits_every_metric_on_every_update(tiny_result: TrainResult) -> None:
@@ -86,6 +86,16 @@ def test_it_fails_with_a_clear_reason_when_training_diverges(fault: str, reason:
     try:
         with pytest.raises(TrainingDiverged, match=reason):
             train(TINY, "TrustboardTestBroken-v0", env_kwargs={"fault": fault}, total_steps=512, seed=0)
+    finally:
+        gym.registry.pop("TrustboardTestBroken-v0")
+
+
+def test_an_evaluation_with_a_non_finite_return_says_so_instead_of_scoring_nan() -> None:
+    gym.register("TrustboardTestBroken-v0", entry_point=_BrokenEnv)
+    try:
+        agent = train(TINY, "TrustboardTestBroken-v0", env_kwargs={"fault": "none"}, total_steps=256, seed=0).agent
+        with pytest.raises(ValueError, match=r"episode 0 \(seed 7\) has a non-finite return \(inf\)"):
+            evaluate(agent, "TrustboardTestBroken-v0", {"fault": "inf_reward"}, episodes=2, seed=7)
     finally:
         gym.registry.pop("TrustboardTestBroken-v0")
 

@@ -36,6 +36,21 @@ def test_it_feeds_only_the_updates_after_the_last_one_seen(client: Client, make_
     assert data["status"] == "queued" and data["is_active"] and not data["has_checkpoint"]
 
 
+def test_the_live_feed_is_valid_json_whatever_numbers_a_run_holds(client: Client, make_run: Any) -> None:
+    """A NaN stored in a run was written as a bare NaN token, which the page's JSON.parse refuses: it stopped."""
+    import json
+
+    import pytest
+
+    run = make_run()
+    type(run).objects.filter(pk=run.pk).update(final_return_mean=float("nan"), steps_per_s=float("-inf"))
+    text = client.get(reverse("runs:status", args=[run.pk])).content.decode()
+    data = json.loads(text, parse_constant=lambda token: pytest.fail(f"{token} is not JSON"))
+    assert data["final_return_mean"] is None and data["steps_per_s"] is None
+    page = client.get(run.get_absolute_url()).content.decode()
+    assert "NaN" not in page and "Infinity" not in page
+
+
 def test_it_lists_only_my_runs_in_a_bounded_number_of_queries(
     client: Client, user: User, other_user: User, make_run: Any, django_assert_max_num_queries: Any
 ) -> None:

@@ -132,9 +132,13 @@ def load_default_config() -> TrainerConfig:
             parent=versions[0] if versions else None,
         )
     if not match.is_default:
-        TrainerConfig.objects.filter(is_default=True).update(is_default=False)
-        TrainerConfig.objects.filter(pk=match.pk).update(is_default=True)
+        # Saved, not update()d: the overall board's P(beats default) is against the default, and its save signal
+        # has the board rebuilt (with update() a restart that restored the default left every P against the old).
+        for previous in TrainerConfig.objects.filter(is_default=True):
+            previous.is_default = False
+            previous.save(update_fields=["is_default"])
         match.is_default = True
+        match.save(update_fields=["is_default"])
     return match
 
 

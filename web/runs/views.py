@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from web.catalog.models import Environment, TrainerConfig
 from web.runs import charts
 from web.runs.forms import SubmitRunForm
+from web.runs.jsonsafe import finite
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded, allowance
 from web.runs.services import RunNotDeletable, SubmissionRefused, delete_run, submit_runs
@@ -93,29 +94,31 @@ def timestamp(moment: datetime | None) -> str | None:
 
 
 def state(run: Run) -> dict[str, Any]:
-    """Everything the run page shows that changes while it trains."""
-    return {
-        "id": run.pk,
-        "status": run.status,
-        "status_label": RunStatus(run.status).label,
-        "is_active": run.is_active,
-        "cancel_requested": run.cancel_requested,
-        "progress": run.progress,
-        "steps_done": run.steps_done,
-        "total_steps": run.total_steps,
-        "updates_done": run.updates_done,
-        "worker_host": run.worker_host,
-        "heartbeat_at": timestamp(run.heartbeat_at),
-        "started_at": timestamp(run.started_at),
-        "finished_at": timestamp(run.finished_at),
-        "final_return_mean": run.final_return_mean,
-        "final_return_std": run.final_return_std,
-        "eval_returns": run.eval_returns,
-        "wall_clock_s": run.wall_clock_s,
-        "steps_per_s": run.steps_per_s,
-        "error": run.error,
-        "has_checkpoint": bool(run.checkpoint),
-    }
+    """Everything the run page shows that changes while it trains (JSON-safe: a non-finite number is null)."""
+    return finite(
+        {
+            "id": run.pk,
+            "status": run.status,
+            "status_label": RunStatus(run.status).label,
+            "is_active": run.is_active,
+            "cancel_requested": run.cancel_requested,
+            "progress": run.progress,
+            "steps_done": run.steps_done,
+            "total_steps": run.total_steps,
+            "updates_done": run.updates_done,
+            "worker_host": run.worker_host,
+            "heartbeat_at": timestamp(run.heartbeat_at),
+            "started_at": timestamp(run.started_at),
+            "finished_at": timestamp(run.finished_at),
+            "final_return_mean": run.final_return_mean,
+            "final_return_std": run.final_return_std,
+            "eval_returns": run.eval_returns,
+            "wall_clock_s": run.wall_clock_s,
+            "steps_per_s": run.steps_per_s,
+            "error": run.error,
+            "has_checkpoint": bool(run.checkpoint),
+        }
+    )
 
 
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
