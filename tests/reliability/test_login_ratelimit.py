@@ -141,3 +141,59 @@ def test_it_locks_the_admin_log_in_too(client: Client, db: None) -> None:
     response = client.post(admin_login, {"username": "root", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
     assert "_auth_user_id" not in client.session
     assert "Too many failed log-in attempts" in response.content.decode()
+
+
+def test_attempts_still_being_checked_count_so_concurrent_guesses_cannot_pass_the_limit(db: None) -> None:
+    """The lock was looked at before the slow password hash and the failure recorded after it: every guess in
+    flight when the fifth failure landed passed (12 at once against 4 gunicorn workers: 8 checked). Attempts now
+    take their place before the check; here twelve are taken before any of them is checked."""
+    from web.accounts import ratelimit
+
+    results = [ratelimit.reserve("alice", f"10.0.2.{i}") for i in range(12)]
+    assert [r is None for r in results] == [True] * LIMIT + [False] * (12 - LIMIT)
+    assert {r.scope for r in results if r is not None} == {"username"}
+    # The five that went ahead turn out right or wrong; a refused one took nothing: one success frees alice.
+    ratelimit.record_success("alice", "10.0.2.0")
+    assert ratelimit.reserve("alice", "10.0.2.0") is None
+
+
+def test_a_guesser_hammering_in_parallel_gets_no_more_password_checks_than_the_limit(transactional_db: None) -> None:
+    import threading
+
+    from django.db import connection
+
+    make_user("alice")
+    barrier, statuses = threading.Barrier(12), []
+
+    def guess() -> None:
+        barrier.wait()
+        try:
+            statuses.append(attempt(Client(), "alice", "wrong-password").status_code)
+        finally:
+            connection.close()  # each thread's own connection
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(statuses) == [200] * LIMIT + [429] * (12 - LIMIT)
+
+
+def test_the_right_password_at_the_admin_log_in_of_a_non_staff_user_is_no_failure(client: Client, db: None) -> None:
+    """Django refuses a non-staff user at /admin/login/ with the "invalid_login" code: five such log-ins with the
+    right password locked the user out of the whole site for the window."""
+    make_user("alice")
+    admin_login = reverse("admin:login")
+    for _ in range(LIMIT + 2):
+        response = client.post(admin_login, {"username": "alice", "password": PASSWORD}, REMOTE_ADDR="10.0.0.9")
+        assert response.status_code == 200 and "_auth_user_id" not in client.session
+    assert attempt(client, "alice", PASSWORD, address="10.0.0.9").status_code == 302
+
+
+def test_a_correct_old_password_is_no_failure_on_the_password_change_form(client: Client, db: None) -> None:
+    user = make_user("alice")
+    client.force_login(user)
+    fail(Client(), "alice", LIMIT - 1)
+    assert change_password(client, PASSWORD).status_code == 302
+    assert attempt(Client(), "alice", "An0ther-secret-pass!", address="10.0.0.9").status_code == 302

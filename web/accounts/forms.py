@@ -23,17 +23,22 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
     def clean(self) -> dict[str, Any]:
         username = str(self.cleaned_data.get("username") or "")
         address = ratelimit.client_address(self.request) if self.request is not None else "unknown"
-        lockout = ratelimit.check(username, address)
+        lockout = ratelimit.reserve(username, address)
         if lockout is not None:
             raise forms.ValidationError(lockout.message, code=RATE_LIMITED)
         try:
             cleaned = super().clean()
-        except forms.ValidationError as exc:
-            if any(e.code == "invalid_login" for e in exc.error_list):
-                ratelimit.record_failure(username, address)
+        except forms.ValidationError:
+            # Only a wrong password keeps the attempt counted. With the right one the user is known (user_cache)
+            # and was refused for another reason: inactive, or not staff at /admin/login/ (Django says
+            # "invalid_login" there too, and five such log-ins locked the user out of the whole site).
+            if self.user_cache is not None:
+                ratelimit.release(username, address)
             raise
         if self.user_cache is not None:
-            ratelimit.record_success(username)
+            ratelimit.record_success(username, address)
+        else:  # no password given: nothing was checked
+            ratelimit.release(username, address)
         return cleaned
 
     @property
@@ -60,14 +65,12 @@ class RateLimitedPasswordChangeForm(PasswordChangeForm):
     def clean_old_password(self) -> str:
         username = self.user.get_username()
         address = ratelimit.client_address(self.request) if self.request is not None else "unknown"
-        lockout = ratelimit.check(username, address)
+        lockout = ratelimit.reserve(username, address)
         if lockout is not None:
             raise forms.ValidationError(lockout.message, code=RATE_LIMITED)
-        try:
-            return super().clean_old_password()
-        except forms.ValidationError:
-            ratelimit.record_failure(username, address)
-            raise
+        old_password = super().clean_old_password()  # a wrong one raises and keeps the attempt counted
+        ratelimit.release(username, address)
+        return old_password
 
     @property
     def is_rate_limited(self) -> bool:

@@ -3,8 +3,10 @@
 Why: a password guesser must not get unlimited tries, against one account (many addresses) or many accounts
 (one address). After ``max_failures`` failures within ``window`` seconds, every further attempt for that
 username, or from that address, is refused, even with the right password, until the window that began with
-the first failure has passed. A successful log-in clears the username's counter (not the address's, so an
-attacker holding one account cannot reset the count of its guesses at others).
+the first counted attempt has passed. Attempts are counted before the password is checked (:func:`reserve`), so
+concurrent guesses cannot pass the limit while earlier ones are still being checked. A successful log-in clears
+the username's counter (not the address's, so an attacker holding one account cannot reset the count of its
+guesses at others).
 
 The counters live in the ``default`` cache. locmem (Django's default) is per process: enough for one
 process and for tests, but with several gunicorn workers or machines production must point ``CACHES`` at a
@@ -13,6 +15,7 @@ shared cache (Redis, ``django.core.cache.backends.redis.RedisCache``), or each p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import time
@@ -82,33 +85,56 @@ def _scopes(username: str, address: str, limits: Limits) -> list[tuple[str, str,
     return [("username", username, limits.per_username), ("address", address, limits.per_address)]
 
 
-def check(username: str, address: str) -> Lockout | None:
-    """The lockout that refuses this attempt, or None when it may proceed."""
+def _count_up(scope: str, value: str, window: int) -> int:
+    """One more attempt on this counter, atomically (the cache's incr); the window starts with its first attempt."""
+    count_key = _key(scope, value, "n")
+    # add() only sets a missing key, so the first attempt fixes the window and later ones only count.
+    cache.add(_key(scope, value, "t"), time.time() + window, window)
+    cache.add(count_key, 0, window)
+    try:
+        return int(cache.incr(count_key))
+    except ValueError:  # expired between add() and incr(): this attempt opens a new window
+        cache.set(count_key, 1, window)
+        return 1
+
+
+def _count_down(scope: str, value: str) -> None:
+    with contextlib.suppress(ValueError):  # the window has passed meanwhile: nothing left to give back
+        cache.decr(_key(scope, value, "n"))
+
+
+def reserve(username: str, address: str) -> Lockout | None:
+    """Take one attempt from the username's and the address's allowances before the password is checked; the
+    lockout that refuses it, or None when it may proceed.
+
+    Counted up front (an atomic increment), not after the check: the check costs a slow password hash, and every
+    request already in flight when the fifth failure landed had passed a look at the counters, so concurrent
+    guesses got past the limit (12 at once: 8 checked). A refused attempt gives its place back, and so does one
+    that turns out not to be a wrong password (:func:`release`, :func:`record_success`): the counters count wrong
+    passwords, and attempts still being checked.
+    """
     limits = Limits.current()
-    now = time.time()
+    taken: list[tuple[str, str]] = []
     for scope, value, limit in _scopes(username, address, limits):
-        failures = cache.get(_key(scope, value, "n"), 0)
-        if failures >= limit:
-            reset_at = cache.get(_key(scope, value, "t"), now + limits.window)
-            return Lockout(scope, max(1, int(reset_at - now)))
+        count = _count_up(scope, value, limits.window)
+        taken.append((scope, value))
+        if count > limit:
+            for held_scope, held_value in taken:
+                _count_down(held_scope, held_value)
+            reset_at = cache.get(_key(scope, value, "t"), time.time() + limits.window)
+            return Lockout(scope, max(1, int(reset_at - time.time())))
     return None
 
 
-def record_failure(username: str, address: str) -> None:
-    """Count one failed attempt for the username and the address; the window starts at the first failure."""
-    limits = Limits.current()
-    reset_at = time.time() + limits.window
-    for scope, value, _ in _scopes(username, address, limits):
-        count_key = _key(scope, value, "n")
-        # add() only sets a missing key, so the first failure fixes the window and later ones only count.
-        cache.add(_key(scope, value, "t"), reset_at, limits.window)
-        cache.add(count_key, 0, limits.window)
-        try:
-            cache.incr(count_key)
-        except ValueError:  # expired between add() and incr(): this failure opens a new window
-            cache.set(count_key, 1, limits.window)
+def release(username: str, address: str) -> None:
+    """Give back an attempt :func:`reserve` took that was not a wrong password (the right one for an account that
+    may not log in here, a form with no password)."""
+    for scope, value, _ in _scopes(username, address, Limits.current()):
+        _count_down(scope, value)
 
 
-def record_success(username: str) -> None:
-    """A correct password clears the username's failures (the address keeps its count)."""
+def record_success(username: str, address: str) -> None:
+    """A correct password clears the username's failures; the address gives back this attempt and keeps the
+    rest (so an attacker holding one account cannot reset the count of its guesses at others)."""
     cache.delete_many([_key("username", username, "n"), _key("username", username, "t")])
+    _count_down("address", address)

@@ -8,6 +8,7 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -39,7 +40,14 @@ class SignUpView(FormView):
     form_class = UserCreationForm
 
     def form_valid(self, form: UserCreationForm) -> HttpResponse:
-        user = form.save()
+        try:
+            with transaction.atomic():
+                user = form.save()
+        except IntegrityError:
+            # Two sign-ups of one name (or of one name in two cases) at the same instant both passed the form's
+            # check; the unique indexes decide, and the loser hears what the form would have said.
+            form.add_error("username", "A user with that username already exists.")
+            return self.form_invalid(form)
         login(self.request, user)
         return redirect("runs:mine")
 

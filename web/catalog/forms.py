@@ -17,6 +17,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 
 from web.catalog import safety
 from web.catalog.models import Environment, TrainerConfig
+from web.catalog.services import NAME_TAKEN
 
 MAX_KWARGS_CHARS = safety.MAX_KWARGS_CHARS
 # Returns of real tasks are far inside these; beyond them normalised scores overflow or lose all precision.
@@ -252,7 +253,7 @@ class TrainerConfigForm(forms.Form):
     def clean_name(self) -> str:
         name = self.cleaned_data["name"]
         if self.instance is None and TrainerConfig.objects.filter(name=name).exists():
-            raise forms.ValidationError("A config with this name exists; pick another or edit that one.")
+            raise forms.ValidationError(NAME_TAKEN)
         return name
 
     def clean(self) -> dict[str, Any]:

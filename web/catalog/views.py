@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db import IntegrityError, transaction
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -14,7 +15,14 @@ from django.views.decorators.http import require_POST
 
 from web.catalog.forms import EnvironmentForm, Sb3ImportForm, TrainerConfigForm
 from web.catalog.models import Environment, TrainerConfig
-from web.catalog.services import ConfigNotDeletable, create_config, delete_config, edit_config
+from web.catalog.services import (
+    ConfigGone,
+    ConfigNameTaken,
+    ConfigNotDeletable,
+    create_config,
+    delete_config,
+    edit_config,
+)
 from web.runs.models import Run
 
 if TYPE_CHECKING:
@@ -40,7 +48,14 @@ def environment_create(request: HttpRequest) -> HttpResponse:
     form = EnvironmentForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         form.instance.created_by = request.user
-        environment = form.save()
+        try:
+            with transaction.atomic():
+                environment = form.save()
+        except IntegrityError:
+            # Another request took the slug after the form checked it (a double click on Register: the form builds
+            # the environment in between, a wide window).
+            form.add_error("slug", "An environment with this slug exists; pick another.")
+            return render(request, "catalog/environment_form.html", {"form": form})
         messages.success(request, f"Environment {environment.slug} registered.")
         return redirect(environment)
     return render(request, "catalog/environment_form.html", {"form": form})
@@ -87,7 +102,11 @@ def config_create(request: HttpRequest) -> HttpResponse:
     form = TrainerConfigForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        config = create_config(request.user, data["name"], data["description"], data["params"])
+        try:
+            config = create_config(request.user, data["name"], data["description"], data["params"])
+        except ConfigNameTaken as exc:
+            form.add_error("name", str(exc))
+            return render(request, "catalog/config_form.html", {"form": form, "source": source})
         messages.success(request, f"Config {config} saved.")
         return redirect(config)
     return render(request, "catalog/config_form.html", {"form": form, "source": source})
@@ -134,7 +153,11 @@ def config_edit(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(TrainerConfig, pk=pk, owner=request.user)
     form = TrainerConfigForm(request.POST or None, instance=config)
     if request.method == "POST" and form.is_valid():
-        saved = edit_config(config, form.cleaned_data["description"], form.cleaned_data["params"])
+        try:
+            saved = edit_config(config, form.cleaned_data["description"], form.cleaned_data["params"])
+        except ConfigGone as exc:
+            messages.warning(request, str(exc))
+            return redirect("catalog:configs")
         if saved.pk == config.pk:
             messages.success(request, f"Config {saved} updated.")
         else:
@@ -150,6 +173,9 @@ def config_delete(request: HttpRequest, pk: int) -> HttpResponse:
     config = get_object_or_404(TrainerConfig, pk=pk, owner=request.user)
     try:
         delete_config(config)
+    except ConfigGone:  # a double click: the first click deleted it
+        messages.info(request, f"Config {config} was already deleted.")
+        return redirect("catalog:configs")
     except ConfigNotDeletable as exc:
         messages.warning(request, str(exc))
         return redirect(config)

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from web.catalog.models import Environment, TrainerConfig
-from web.runs.models import FINAL_STATUSES, Queue, Run
+from web.runs.models import FINAL_STATUSES, Queue, Run, RunStatus
 from web.runs.quotas import check_quota, record_deletion
 from web.runs.signals import run_deleted
 
@@ -68,6 +68,10 @@ class SubmissionRefused(Exception):
     """A submission this site cannot run as asked; the message says what to change. Nothing was created."""
 
 
+class ConfigDeleted(SubmissionRefused):
+    """The config chosen on the form was deleted before the submission reached it."""
+
+
 class NoGpuWorkers(SubmissionRefused):
     """Runs routed to the ``gpu`` queue on a site where no worker serves it (``TRUSTBOARD_GPU_WORKERS``)."""
 
@@ -112,7 +116,10 @@ def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Env
     (:class:`web.runs.quotas.QuotaExceeded`) before any row exists, and any error rolls every row back.
     """
     # Locking the config row serialises seed numbering for concurrent submissions of the same config.
-    config = TrainerConfig.objects.select_for_update().get(pk=config.pk)
+    chosen = config
+    config = TrainerConfig.objects.select_for_update().filter(pk=chosen.pk).first()  # type: ignore[assignment]
+    if config is None:  # its owner deleted it (unused) after this form was loaded
+        raise ConfigDeleted(f"{chosen} was deleted in the meantime; pick another config.")
     trpo = config.trpo_config()
     total_steps = planned_steps(trpo, environment)
     queue = routed_queue(trpo)
@@ -140,6 +147,10 @@ class RunNotDeletable(Exception):
     """Only a finished run can be deleted: a queued or running one must be cancelled first."""
 
 
+class RunAlreadyDeleted(Exception):
+    """The run was deleted by another request (a double click) before this one reached it."""
+
+
 def delete_run(run: Run) -> None:
     """Delete a finished run and its metrics (cascade); :func:`on_run_row_deleted` does the rest. Its steps stay
     on the owner's daily quota (:func:`web.runs.quotas.record_deletion`).
@@ -151,7 +162,11 @@ def delete_run(run: Run) -> None:
         record_deletion(run)
         deleted, _ = Run.objects.filter(pk=run.pk, status__in=FINAL_STATUSES).delete()
         if not deleted:
-            raise RunNotDeletable(f"Run {run.pk} is {run.get_status_display().lower()}; cancel it before deleting it.")
+            # Say what the row is now, not what the page saw: a second click found it deleted by the first.
+            status = Run.objects.filter(pk=run.pk).values_list("status", flat=True).first()
+            if status is None:
+                raise RunAlreadyDeleted(f"Run {run.pk} was already deleted.")
+            raise RunNotDeletable(f"Run {run.pk} is {RunStatus(status).label.lower()}; cancel it before deleting it.")
 
 
 def on_run_row_deleted(sender: object, instance: Run, **kwargs: Any) -> None:

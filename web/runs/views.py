@@ -22,7 +22,7 @@ from web.runs.forms import SubmitRunForm
 from web.runs.jsonsafe import finite
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded, allowance
-from web.runs.services import RunNotDeletable, SubmissionRefused, delete_run, submit_runs
+from web.runs.services import RunAlreadyDeleted, RunNotDeletable, SubmissionRefused, delete_run, submit_runs
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +174,9 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         with transaction.atomic():
             delete_run(run)
+    except RunAlreadyDeleted as exc:
+        messages.info(request, str(exc))
+        return redirect("runs:mine")
     except RunNotDeletable as exc:
         messages.warning(request, str(exc))
         return redirect(run)
