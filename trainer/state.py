@@ -46,7 +46,9 @@ class TrainingState:
 
     @property
     def metrics(self) -> list[dict[str, float | None]]:
-        return list(self.info["metrics"])
+        if "metrics" in self.info:  # states written before the history moved into tensors
+            return list(self.info["metrics"])
+        return _decode_metrics(self.info["metric_keys"], self.tensors["metrics.values"], self.tensors["metrics.kinds"])
 
     def to_bytes(self) -> bytes:
         header = {
@@ -113,15 +115,52 @@ def capture(
         for key, value in param_state.items():
             tensors[f"optim.{i}.{key}"] = value.detach().cpu().clone()
     tensors["rng.torch_generator"] = generator.get_state().clone()
+    keys, tensors["metrics.values"], tensors["metrics.kinds"] = _encode_metrics(metrics)
     info = {
         "config": agent.config.to_dict(),
         "space": agent.space.to_dict(),
         "numpy_rng": rng.bit_generator.state,
         "recent_returns": list(recent[0]),
         "recent_lengths": list(recent[1]),
-        "metrics": list(metrics),
+        "metric_keys": keys,
     }
     return TrainingState(update, seed, checkpoint_every, elapsed_s, tensors, info)
+
+
+# How each cell of the metrics table is held: a number (NaN and infinities included), None, or a key that update
+# did not report.
+_NUMBER, _NONE, _ABSENT = 0, 1, 2
+
+
+def _encode_metrics(metrics: list[dict[str, float | None]]) -> tuple[list[str], torch.Tensor, torch.Tensor]:
+    """The metrics history as a float64 table and a table of cell kinds, one row per update.
+
+    Why tensors and not the JSON header: JSON has no NaN (a skipped update's ``train/cg_residual`` is NaN, and
+    writing it failed the run at its next save), and the header grew by ~560 bytes an update until, past ~18,600
+    updates, it was over the 10 MiB a header may have and every later resume started the run over. Here an update
+    costs 8 bytes a metric, and every value comes back as it was."""
+    keys = list(dict.fromkeys(key for row in metrics for key in row))
+    values = np.zeros((len(metrics), len(keys)), dtype=np.float64)
+    kinds = np.full((len(metrics), len(keys)), _ABSENT, dtype=np.int8)
+    for i, row in enumerate(metrics):
+        for j, key in enumerate(keys):
+            if key in row:
+                value = row[key]
+                kinds[i, j] = _NONE if value is None else _NUMBER
+                values[i, j] = 0.0 if value is None else float(value)
+    return keys, torch.from_numpy(values), torch.from_numpy(kinds)
+
+
+def _decode_metrics(keys: list[str], values: torch.Tensor, kinds: torch.Tensor) -> list[dict[str, float | None]]:
+    if values.shape != kinds.shape or values.ndim != 2 or values.shape[1] != len(keys):
+        raise CheckpointError(f"training state metrics: {len(keys)} keys for a table of shape {tuple(values.shape)}")
+    rows = []
+    for value_row, kind_row in zip(values.tolist(), kinds.tolist(), strict=True):
+        rows.append({
+            key: (None if kind == _NONE else value)
+            for key, value, kind in zip(keys, value_row, kind_row, strict=True) if kind != _ABSENT
+        })  # fmt: skip
+    return rows
 
 
 def restore(
@@ -132,11 +171,35 @@ def restore(
     rng: np.random.Generator,
     reward_scaler: ReturnScaler,
 ) -> tuple[list[float], list[int]]:
-    """Load ``state`` into freshly built training objects; return the episode statistics to carry on with."""
-    if TRPOConfig.from_dict(state.info["config"]) != agent.config:
-        raise ValueError("the training state was made with a different config")
-    if SpaceInfo.from_dict(state.info["space"]) != agent.space:
-        raise ValueError("the training state was made for different observation or action spaces")
+    """Load ``state`` into freshly built training objects; return the episode statistics to carry on with.
+
+    A state that does not fit (another config or spaces, a missing or misshapen part) is a :class:`CheckpointError`,
+    whatever part gives way: the objects may then be half loaded, so the caller must build fresh ones (the web
+    worker starts the run over) rather than train on."""
+    try:
+        config, space = TRPOConfig.from_dict(state.info["config"]), SpaceInfo.from_dict(state.info["space"])
+    except Exception as exc:
+        raise CheckpointError(f"training state: unreadable config or spaces ({exc!r})") from exc
+    if config != agent.config:
+        raise CheckpointError("the training state was made with a different config")
+    if space != agent.space:
+        raise CheckpointError("the training state was made for different observation or action spaces")
+    try:
+        return _load_into(state, agent, optimizer, generator, rng, reward_scaler)
+    except CheckpointError:
+        raise
+    except Exception as exc:  # a missing key, a size mismatch, a wrong RNG state: "KeyError: 'numpy_rng'" failed runs
+        raise CheckpointError(f"training state does not fit this run: {exc!r}") from exc
+
+
+def _load_into(
+    state: TrainingState,
+    agent: Agent,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    rng: np.random.Generator,
+    reward_scaler: ReturnScaler,
+) -> tuple[list[float], list[int]]:
     t = state.tensors
     device = next(agent.actor.parameters()).device
     agent.actor.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("actor.")})
@@ -155,7 +218,8 @@ def restore(
     optimizer.load_state_dict(full)
     generator.set_state(t["rng.torch_generator"])
     rng.bit_generator.state = state.info["numpy_rng"]
-    return list(state.info["recent_returns"]), list(state.info["recent_lengths"])
+    state.metrics  # noqa: B018 - decoded here so that a misshapen history is refused before training goes on
+    return [float(r) for r in state.info["recent_returns"]], [int(n) for n in state.info["recent_lengths"]]
 
 
 def _header(data: bytes) -> dict[str, Any]:

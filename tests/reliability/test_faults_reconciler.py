@@ -243,3 +243,29 @@ def test_it_tells_our_failures_from_the_runs_own() -> None:
     assert not _is_system_failure(TrainingDiverged("training diverged: rewards contain NaN or infinity"))
     assert not _is_system_failure(ConfigError("max_kl", "must be in (0, 1], got 5.0"))
     assert not _is_system_failure(ValueError("the environment refused its kwargs"))
+
+
+def test_a_training_state_that_parses_but_does_not_fit_starts_the_run_over(
+    pair: Any, settings: Any, tmp_path: Path
+) -> None:
+    """A state missing its NumPy RNG, or with a misshapen weight, failed the run ("KeyError: 'numpy_rng'") and
+    charged it to its owner; an unreadable one already started over. Both now cost the progress, not the run."""
+    from django.core.files.base import ContentFile
+
+    from trainer import TrainingState, train
+
+    settings.MEDIA_ROOT = tmp_path
+    run = _run(pair)
+    states: list[TrainingState] = []
+    train(run.config.trpo_config(), "CartPole-v1", total_steps=256, seed=run.seed, checkpoint_every=1,
+          on_checkpoint=states.append)  # fmt: skip
+    state = states[0]
+    state.info.pop("numpy_rng")
+    run.resume_state.save("damaged.state", ContentFile(state.to_bytes()), save=False)
+    Run.objects.filter(pk=run.pk).update(resume_state=run.resume_state.name, resume_update=state.update)
+    for update in range(1, state.update + 1):
+        RunMetric.objects.create(run=run, update=update, steps=64 * update, metrics={})
+    assert execute_run(run.pk, host="here:1") == RunStatus.SUCCEEDED
+    run.refresh_from_db()
+    assert list(run.metrics.order_by("update").values_list("update", flat=True)) == [1, 2, 3, 4]
+    assert run.error == "" and not run.resume_state

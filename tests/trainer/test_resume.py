@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from trainer import CheckpointError, TrainingState, TRPOConfig, train
+from trainer import state as trainer_state
 
 CONFIG = TRPOConfig(
     n_envs=2,
@@ -97,3 +98,70 @@ def test_a_truncated_or_incomplete_state_is_a_checkpoint_error() -> None:
 def test_checkpoint_every_must_be_a_positive_integer(every: object) -> None:
     with pytest.raises(ValueError, match="checkpoint_every must be an integer of at least 1"):
         train(CONFIG, "CartPole-v1", total_steps=256, seed=1, checkpoint_every=every)
+
+
+def _states(config: TRPOConfig = CONFIG, env_id: str = "CartPole-v1") -> list[TrainingState]:
+    states: list[TrainingState] = []
+    train(config, env_id, total_steps=256 * 3, seed=5, checkpoint_every=1, on_checkpoint=states.append)
+    return states
+
+
+def test_a_non_finite_metric_survives_a_save_and_comes_back_as_it_was() -> None:
+    """A skipped update records train/cg_residual = NaN: the state's JSON header refused it, failing the run."""
+    import math
+
+    state = _states()[0]
+    history = state.metrics
+    history[0]["train/cg_residual"], history[0]["train/kl"] = math.nan, None
+    del history[0]["train/entropy"]
+    keys, values, kinds = trainer_state._encode_metrics(history)
+    state.info["metric_keys"], state.tensors["metrics.values"], state.tensors["metrics.kinds"] = keys, values, kinds
+    back = TrainingState.from_bytes(state.to_bytes()).metrics
+    assert math.isnan(back[0]["train/cg_residual"]) and back[0]["train/kl"] is None
+    assert "train/entropy" not in back[0]
+    assert {k: v for k, v in back[0].items() if k != "train/cg_residual"} == {
+        k: v for k, v in history[0].items() if k != "train/cg_residual"
+    }
+
+
+def test_a_long_runs_history_stays_out_of_the_header() -> None:
+    """Kept in the JSON header, ~560 bytes an update passed the 10 MiB header limit after ~18,600 updates: every
+    later resume of such a run found its state unreadable and started over."""
+    state = _states()[0]
+    row = state.metrics[0]
+    keys, values, kinds = trainer_state._encode_metrics([row] * 40_000)
+    state.info["metric_keys"], state.tensors["metrics.values"], state.tensors["metrics.kinds"] = keys, values, kinds
+    data = state.to_bytes()
+    assert int.from_bytes(data[:8], "little") < 100_000, "the header holds no history"
+    assert TrainingState.from_bytes(data).metrics[-1] == row
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda s: s.info.pop("numpy_rng"),
+        lambda s: s.tensors.__setitem__("actor.body.0.weight", torch.zeros(3, 4)),
+        lambda s: s.tensors.pop("critic.body.0.bias"),
+        lambda s: s.tensors.__setitem__("metrics.values", torch.zeros(1, 1, dtype=torch.float64)),
+    ],
+    ids=["no-numpy-rng", "misshapen-weight", "missing-tensor", "misshapen-history"],
+)
+def test_a_state_that_parses_but_does_not_fit_is_a_checkpoint_error(damage) -> None:
+    """These failed the run ("KeyError: 'numpy_rng'", "size mismatch") instead of being an unreadable state."""
+    state = _states()[0]
+    damage(state)
+    resumable = TrainingState.from_bytes(state.to_bytes())
+    with pytest.raises(CheckpointError):
+        train(CONFIG, "CartPole-v1", total_steps=256 * 3, seed=5, resume=resumable)
+
+
+def test_a_state_written_with_the_history_in_its_header_still_resumes() -> None:
+    """States saved before the history moved into tensors are on workers' storage while a deploy rolls out."""
+    full = train(CONFIG, "CartPole-v1", total_steps=256 * 3, seed=5, checkpoint_every=1, on_checkpoint=lambda s: None)
+    state = _states()[0]
+    state.info["metrics"] = state.metrics
+    del state.info["metric_keys"], state.tensors["metrics.values"], state.tensors["metrics.kinds"]
+    resumed = train(
+        CONFIG, "CartPole-v1", total_steps=256 * 3, seed=5, resume=TrainingState.from_bytes(state.to_bytes())
+    )
+    assert _strip(resumed.metrics) == _strip(full.metrics)

@@ -67,3 +67,43 @@ def test_it_cannot_claim_a_cancelled_run(make_run: Any) -> None:
     run = make_run()
     run.request_cancel()
     assert not run.claim("worker-1")
+
+
+def test_cancelling_a_requeued_run_frees_its_training_state_and_announces_it(
+    client: Client, user: User, make_run: Any, settings: Any, tmp_path: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    """A run requeued after its worker died holds a training state; cancelled while queued it kept the file (and
+    the row's pointer to it), and no run_finished went out."""
+    from django.core.files.base import ContentFile
+
+    from web.runs.signals import run_finished
+
+    settings.MEDIA_ROOT = tmp_path
+    run = make_run()
+    run.resume_state.save("state.bin", ContentFile(b"state"), save=True)
+    stored = tmp_path / run.resume_state.name
+    seen: list[int] = []
+
+    def receiver(sender: Any, run: Any, **kwargs: Any) -> None:
+        seen.append(run.pk)
+
+    run_finished.connect(receiver)
+    try:
+        client.force_login(user)
+        with django_capture_on_commit_callbacks(execute=True):
+            cancel(client, run)
+    finally:
+        run_finished.disconnect(receiver)
+    run.refresh_from_db()
+    assert run.status == RunStatus.CANCELLED and not run.resume_state and not stored.exists()
+    assert seen == [run.pk]
+
+
+def test_a_cancel_during_evaluation_says_the_run_will_finish(client: Client, user: User, make_run: Any) -> None:
+    """Evaluation cannot be interrupted: the page promised a stop "at its next update" that never came."""
+    run = make_run()
+    assert run.claim("worker-1")
+    type(run).objects.filter(pk=run.pk).update(steps_done=run.total_steps, progress=1.0)
+    client.force_login(user)
+    response = client.post(reverse("runs:cancel", args=[run.pk]), follow=True)
+    assert "has finished training and is being evaluated; it will finish" in response.content.decode()

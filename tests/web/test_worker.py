@@ -141,6 +141,54 @@ def test_only_a_claim_failed_by_the_pool_waits_for_its_kill(make_run: Any) -> No
     assert not _failed_by_the_pool(other.pk, other.attempts)
 
 
+def test_the_pools_hard_limit_fails_only_the_claim_it_killed(make_run: Any, media: Path) -> None:
+    """A child frozen past its hard limit had been presumed dead and its run resumed by another worker; at the hard
+    limit the pool failed the row, i.e. the healthy resumed run, and charged it to its owner."""
+    from django.core.files.base import ContentFile
+
+    run = make_run()
+    assert run.claim("frozen-child", task_id="task-of-attempt-1")
+    assert run.requeue() and run.claim("healthy-worker", task_id="task-of-attempt-2")
+    run.resume_state.save("state.bin", ContentFile(b"state"), save=True)
+    assert not fail_abandoned_run(run.pk, "TimeLimitExceeded: 120", task_id="task-of-attempt-1")
+    run.refresh_from_db()
+    assert run.status == RunStatus.RUNNING and run.error == ""
+    # The claim that holds it, killed at its limit: failed, and its training state freed.
+    stored = media / run.resume_state.name
+    assert stored.exists()
+    assert fail_abandoned_run(run.pk, "TimeLimitExceeded: 120", task_id="task-of-attempt-2")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED and not run.resume_state and not stored.exists()
+
+
+def test_a_run_deleted_while_it_evaluates_leaves_no_checkpoint_and_no_error(
+    make_run: Any, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its owner's account was deleted during the evaluation: finish() raised DoesNotExist out of the task, and the
+    checkpoint saved just before stayed in storage with no row."""
+    import web.runs.worker as worker
+
+    run = make_run()
+    real = worker._evaluate_and_save
+
+    def evaluate_then_lose_the_row(run: Run, result: Any, timing: dict[str, Any]) -> None:
+        monkeypatch.setattr(run, "finish", _deleting(run, run.finish))
+        real(run, result, timing)
+
+    monkeypatch.setattr(worker, "_evaluate_and_save", evaluate_then_lose_the_row)
+    assert execute_run(run.pk, host="here:1") is None
+    assert not Run.objects.filter(pk=run.pk).exists()
+    assert not [p for p in media.rglob("*.safetensors")], "no checkpoint without its run"
+
+
+def _deleting(run: Run, finish: Any) -> Any:
+    def delete_then_finish(status: RunStatus, **fields: Any) -> bool:
+        Run.objects.filter(pk=run.pk).delete()
+        return finish(status, **fields)
+
+    return delete_then_finish
+
+
 def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, make_run: Any) -> None:
     """Evaluation and the checkpoint upload send no updates: a thread beats meanwhile, and stops once the run is
     no longer this claim's (before, a long evaluation let the reconciler hand the run to a second worker)."""

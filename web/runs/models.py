@@ -77,6 +77,9 @@ class Run(models.Model):
     resume_state = models.FileField(upload_to=resume_state_path, max_length=255, blank=True)
     resume_update = models.PositiveIntegerField(default=0)
     attempts = models.PositiveSmallIntegerField(default=0)
+    # The Celery task id of the message the current claim came from: the pool's hard-time-limit handler fails a run
+    # only while the claim it killed still holds it, never a later claim that resumed the run on another worker.
+    claim_task = models.CharField(max_length=64, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
     versions = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
@@ -121,13 +124,14 @@ class Run(models.Model):
 
     # --- state transitions: each one a single filtered UPDATE, so two processes can never both win ----------
 
-    def claim(self, host: str | None = None) -> bool:
+    def claim(self, host: str | None = None, task_id: str = "") -> bool:
         """Take a queued run for this worker. Acts only if exactly one row changed (queued → running)."""
         now = timezone.now()
         host = host or socket.gethostname()
         claimed = Run.objects.filter(pk=self.pk, status=RunStatus.QUEUED, cancel_requested=False).update(
             status=RunStatus.RUNNING,
             worker_host=host,
+            claim_task=task_id[:64],
             heartbeat_at=now,
             started_at=Coalesce(F("started_at"), Value(now)),  # a resumed run keeps its first start
             attempts=F("attempts") + 1,
@@ -200,7 +204,10 @@ class Run(models.Model):
         """
         fields = {"status": status, "finished_at": timezone.now(), "heartbeat_at": timezone.now(), **fields}
         written = bool(self._owned().update(**fields))
-        self.refresh_from_db()
+        try:
+            self.refresh_from_db()
+        except Run.DoesNotExist:  # deleted meanwhile (its owner's account, say): not ours either, nothing written
+            return False
         return written
 
     def beat(self) -> bool:

@@ -143,6 +143,20 @@ def submit_runs(owner: AbstractBaseUser, config: TrainerConfig, environment: Env
     return runs
 
 
+def cancel_run(run: Run) -> RunStatus | None:
+    """Cancel ``run`` (:meth:`Run.request_cancel`). A queued run ends here, so this does what a worker does at the
+    end of a run: a queued run that a worker had started (requeued after its worker died) holds a training state,
+    which is freed, and ``run_finished`` is sent."""
+    outcome = run.request_cancel()
+    if outcome == RunStatus.CANCELLED:
+        from web.runs.worker import _announce, discard_resume_state
+
+        if run.resume_state:
+            transaction.on_commit(lambda: discard_resume_state(run), robust=True)
+        transaction.on_commit(lambda: _announce(run), robust=True)
+    return outcome
+
+
 class RunNotDeletable(Exception):
     """Only a finished run can be deleted: a queued or running one must be cancelled first."""
 

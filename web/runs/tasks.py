@@ -21,7 +21,7 @@ class TrainRunTask(Task):
     def on_failure(self, exc: BaseException, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         run_id = args[0] if args else kwargs.get("run_id")
         if run_id is not None:
-            fail_abandoned_run(int(run_id), f"{type(exc).__name__}: {exc}")
+            fail_abandoned_run(int(run_id), f"{type(exc).__name__}: {exc}", task_id=task_id)
 
 
 @worker_init.connect
@@ -31,10 +31,10 @@ def preload_trainer(**kwargs: Any) -> None:
     import trainer  # noqa: F401
 
 
-@shared_task(name="runs.train_run", base=TrainRunTask, ignore_result=True)
-def train_run(run_id: int) -> None:
+@shared_task(name="runs.train_run", base=TrainRunTask, ignore_result=True, bind=True)
+def train_run(self: Task, run_id: int) -> None:
     """Train one run. Never raises: every outcome, failures included, is written to the run's row."""
-    execute_run(run_id)
+    execute_run(run_id, task_id=self.request.id or "")
 
 
 @shared_task(name="runs.reconcile", ignore_result=True)

@@ -22,7 +22,14 @@ from web.runs.forms import SubmitRunForm
 from web.runs.jsonsafe import finite
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded, allowance
-from web.runs.services import RunAlreadyDeleted, RunNotDeletable, SubmissionRefused, delete_run, submit_runs
+from web.runs.services import (
+    RunAlreadyDeleted,
+    RunNotDeletable,
+    SubmissionRefused,
+    cancel_run,
+    delete_run,
+    submit_runs,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,9 +161,12 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(Run, pk=pk)
     if run.owner_id != request.user.pk:
         raise PermissionDenied("Only the owner can cancel this run.")
-    outcome = run.request_cancel()
+    outcome = cancel_run(run)
     if outcome == RunStatus.CANCELLED:
         messages.success(request, f"Run {run.pk} cancelled.")
+    elif outcome == RunStatus.RUNNING and run.total_steps and run.steps_done >= run.total_steps:
+        # Its training is over and evaluation, which cannot be interrupted, is under way: it ends as it is.
+        messages.warning(request, f"Run {run.pk} has finished training and is being evaluated; it will finish.")
     elif outcome == RunStatus.RUNNING:
         messages.info(request, f"Run {run.pk} will stop at its next update.")
     else:

@@ -47,14 +47,14 @@ AWAIT_KILL_SECONDS = 60.0
 SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
 
 
-def execute_run(run_id: int, host: str | None = None) -> RunStatus | None:
+def execute_run(run_id: int, host: str | None = None, task_id: str = "") -> RunStatus | None:
     """Train run ``run_id`` if it is still queued; returns its final status, or None if another owner had it."""
     run = retrying(lambda: Run.objects.select_related("config", "environment").filter(pk=run_id).first())
     if run is None:
         log.warning("run %s does not exist; message dropped", run_id)
         return None
     token = host or worker_token()
-    if not retrying(lambda: run.claim(token) or (_owner_died_here(run) and run.claim(token))):
+    if not retrying(lambda: run.claim(token, task_id) or (_owner_died_here(run) and run.claim(token, task_id))):
         log.info("run %s is %s, not queued; nothing to do", run_id, run.status)
         return None
     log.info("run %s claimed (attempt %s): %s", run_id, run.attempts, run)
@@ -125,14 +125,27 @@ def _owner_died_here(run: Run) -> bool:
     return False
 
 
-def fail_abandoned_run(run_id: int, reason: str) -> bool:
-    """Fail a run whose training process died without recording an outcome (e.g. killed at its hard time limit)."""
+def fail_abandoned_run(run_id: int, reason: str, task_id: str = "") -> bool:
+    """Fail a run whose training process died without recording an outcome (e.g. killed at its hard time limit).
+
+    With ``task_id`` (the message the killed process was running), only while that message's claim still holds
+    the run: a process frozen past its hard limit may have been presumed dead, and the run resumed elsewhere by a
+    healthy claim, which this must not fail. The run's training state is freed with it.
+    """
     run = Run.objects.filter(pk=run_id).first()
     if run is None or run.status != RunStatus.RUNNING:
+        return False
+    if task_id and run.claim_task and run.claim_task != task_id:
+        log.warning("run %s: the killed task %s no longer holds it (%s does); left alone", run_id, task_id,
+                    run.claim_task)  # fmt: skip
         return False
     run.finish(RunStatus.FAILED, error=f"{ABANDONED_ERROR_PREFIX}{reason}"[:MAX_ERROR_CHARS])
     if run.status != RunStatus.FAILED:
         return False
+    try:
+        discard_resume_state(run)
+    except Exception:  # storage trouble must not stop the announcement (a leftover file is only space)
+        log.exception("run %s: its training state could not be freed", run_id)
     _announce(run)
     return True
 
@@ -167,7 +180,7 @@ def _announce(run: Run) -> None:
 
 
 def _train_and_save(run: Run) -> None:
-    from trainer import train
+    from trainer import CheckpointError, train
 
     env = run.environment
     config = run.config.trpo_config()
@@ -184,18 +197,30 @@ def _train_and_save(run: Run) -> None:
         data = state.to_bytes()
         _db(lambda: save_resume_state(run, state.update, data))
 
-    result = train(
-        config,
-        env.gym_id,
-        env.kwargs,
-        total_steps=env.budget_steps,
-        seed=run.seed,
-        on_update=on_update,
-        should_stop=should_stop,
-        checkpoint_every=None if resume is not None else settings.TRUSTBOARD_CHECKPOINT_EVERY,
-        on_checkpoint=on_checkpoint,
-        resume=resume,
-    )
+    def train_from(state: TrainingState | None) -> Any:
+        return train(
+            config,
+            env.gym_id,
+            env.kwargs,
+            total_steps=env.budget_steps,
+            seed=run.seed,
+            on_update=on_update,
+            should_stop=should_stop,
+            checkpoint_every=None if state is not None else settings.TRUSTBOARD_CHECKPOINT_EVERY,
+            on_checkpoint=on_checkpoint,
+            resume=state,
+        )
+
+    try:
+        result = train_from(resume)
+    except CheckpointError as exc:
+        if resume is None:
+            raise
+        # The state parsed but does not fit (a part missing or misshapen): like an unreadable one, it costs the run
+        # its progress, never the run itself.
+        log.warning("run %s: training state %s does not fit (%s); starting over", run.pk, run.resume_state, exc)
+        _db(lambda: RunMetric.objects.filter(run=run).delete())
+        result = train_from(None)
     versions = {**result.versions, "code": code_version()}
     timing = {
         "wall_clock_s": result.wall_clock_s,
