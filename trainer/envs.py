@@ -87,12 +87,16 @@ def check_seed(seed: int, what: str = "seed") -> None:
         raise ValueError(f"{what} must be an integer from 0 to {MAX_SEED:,}, got {seed!r}")
 
 
+class EnvNotRegistered(ValueError):
+    """A well-formed id this process's gymnasium does not know (a package or plugin missing from this install)."""
+
+
 def validate_env_id(env_id: str) -> None:
     """Refuse anything but a plain registered id: no import paths, no unknown names."""
     if not isinstance(env_id, str) or not _ID_PATTERN.match(env_id):
         raise ValueError(f"{env_id!r} is not a valid gymnasium id (letters, digits, '-', '_', '/', '.' only)")
     if env_id not in gym.registry:
-        raise ValueError(f"{env_id!r} is not registered in gymnasium on this worker")
+        raise EnvNotRegistered(f"{env_id!r} is not registered in gymnasium on this worker")
 
 
 def validate_env_kwargs(env_kwargs: Any) -> dict[str, Any]:

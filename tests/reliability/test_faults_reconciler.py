@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -135,6 +136,34 @@ def test_it_finds_run_ids_in_a_redis_broker(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_a_message_a_worker_took_long_ago_and_never_started_does_not_hide_a_queued_run(tmp_path: Path) -> None:
+    """A worker killed right after it took a message leaves it "unacked" until Redis' visibility timeout (a day):
+    counted as held, its queued run sat "Queued" that long with idle workers around."""
+    import time
+
+    import redis
+    from kombu import Connection
+
+    server = PrivateRedis(tmp_path)
+    try:
+        app = Celery("probe", broker=server.url, set_as_current=False)
+        app.send_task("runs.train_run", args=[7], queue="cpu")
+        app.send_task("runs.train_run", args=[8], queue="cpu")
+        with Connection(server.url) as conn:
+            channel = conn.default_channel
+            taken = [channel.basic_get("cpu", no_ack=False) for _ in range(2)]  # delivered, never acknowledged
+            assert all(m is not None for m in taken)
+            client = redis.Redis.from_url(server.url)
+            tags = [tag for tag, _ in client.zrange("unacked_index", 0, -1, withscores=True)]
+            assert len(tags) == 2
+            client.zadd("unacked_index", {tags[0]: time.time() - 3600})  # one taken an hour ago
+            stale = broker._run_id(json.loads(json.dumps(json.loads(client.hget("unacked", tags[0]))[0])))
+            assert broker._redis_run_ids(server.url) == {7, 8}, "without an age limit both count as held"
+            assert broker._redis_run_ids(server.url, unacked_for_at_most=600) == {7, 8} - {stale}
+    finally:
+        server.stop()
+
+
 class _ExplodingEnv(gym.Env):
     """A simulator that starts returning NaN observations: training must fail cleanly."""
 
@@ -243,6 +272,12 @@ def test_it_tells_our_failures_from_the_runs_own() -> None:
     assert not _is_system_failure(TrainingDiverged("training diverged: rewards contain NaN or infinity"))
     assert not _is_system_failure(ConfigError("max_kl", "must be in (0, 1], got 5.0"))
     assert not _is_system_failure(ValueError("the environment refused its kwargs"))
+    # The catalog accepted the id; a worker whose gymnasium lacks it is installed wrong, not the run's fault.
+    from trainer.envs import EnvNotRegistered, validate_env_id
+
+    with pytest.raises(EnvNotRegistered) as missing:
+        validate_env_id("TrustboardNowhere-v0")
+    assert _is_system_failure(missing.value)
 
 
 def test_a_training_state_that_parses_but_does_not_fit_starts_the_run_over(
@@ -269,3 +304,20 @@ def test_a_training_state_that_parses_but_does_not_fit_starts_the_run_over(
     run.refresh_from_db()
     assert list(run.metrics.order_by("update").values_list("update", flat=True)) == [1, 2, 3, 4]
     assert run.error == "" and not run.resume_state
+
+
+def test_the_error_a_user_sees_names_no_server_directories() -> None:
+    """The run page is public: traceback tails showed the worker's paths (/srv/..., the virtual environment)."""
+    import sys
+
+    from web.runs.worker import _describe
+
+    try:
+        import json as stdlib_json
+
+        stdlib_json.loads("{not json")
+    except ValueError as exc:
+        text = _describe(exc)
+    assert text.startswith("JSONDecodeError: ")
+    assert sys.base_prefix not in text and sys.prefix not in text and str(Path(__file__).parents[2]) not in text
+    assert '"<python>/' in text  # the frames are still there, by name

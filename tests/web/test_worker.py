@@ -189,6 +189,52 @@ def _deleting(run: Run, finish: Any) -> Any:
     return delete_then_finish
 
 
+def test_a_storage_that_refuses_to_delete_a_training_state_does_not_break_the_task(
+    make_run: Any, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On read-only storage the deletion raised OSError out of the task after the run was failed: run_finished
+    was never sent and the row kept pointing at the file."""
+    from django.core.files.base import ContentFile
+
+    from web.runs.worker import discard_resume_state
+
+    run = make_run()
+    run.resume_state.save("state.bin", ContentFile(b"state"), save=True)
+
+    def read_only(name: str) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(run.resume_state.storage, "delete", read_only)
+    discard_resume_state(run)
+    run.refresh_from_db()
+    assert not run.resume_state
+
+
+def test_a_training_state_that_did_not_fit_on_the_disk_leaves_no_partial_file(
+    make_run: Any, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.files.storage import FileSystemStorage
+
+    from web.runs.worker import save_resume_state
+
+    run = make_run()
+    assert run.claim("here:1")
+    real_save = FileSystemStorage._save
+
+    def disk_full(self: FileSystemStorage, name: str, content: Any) -> str:
+        real_save(self, name, ContentFile(b"half a state"))  # what was written before the disk filled up
+        raise OSError(28, "No space left on device")
+
+    from django.core.files.base import ContentFile
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        save_resume_state(run, 2, b"the whole state")
+    assert not [p for p in media.rglob("*") if p.is_file()], "no partial file left behind"
+    run.refresh_from_db()
+    assert not run.resume_state
+
+
 def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, make_run: Any) -> None:
     """Evaluation and the checkpoint upload send no updates: a thread beats meanwhile, and stops once the run is
     no longer this claim's (before, a long evaluation let the reconciler hand the run to a second worker)."""
@@ -211,6 +257,30 @@ def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, ma
     with _heartbeat_in_background(run, every=0.05):
         time.sleep(0.3)
     assert Run.objects.get(pk=run.pk).heartbeat_at == stale, "a stale claim writes nothing"
+
+
+def test_a_run_keeps_its_heartbeat_through_an_update_longer_than_the_timeout(
+    transactional_db: None, make_run: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only updates beat while it trained: one update of a large batch with many critic epochs outlasted the
+    timeout, and the reconciler gave the live run to a second worker, a third, then failed it as lost."""
+    import time
+
+    import trainer
+
+    settings.TRUSTBOARD_HEARTBEAT_TIMEOUT = 0.4  # beats every 0.1 s
+    run = make_run()
+    real_train, beats = trainer.train, []
+
+    def one_long_update(*args: Any, **kwargs: Any) -> Any:
+        before = Run.objects.get(pk=run.pk).heartbeat_at
+        time.sleep(1.0)  # no update reported for 2.5 timeouts
+        beats.append(Run.objects.get(pk=run.pk).heartbeat_at > before)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(trainer, "train", one_long_update)
+    assert execute_run(run.pk, host="here:1") == RunStatus.SUCCEEDED
+    assert beats == [True]
 
 
 def test_a_finish_by_a_stale_claim_writes_nothing_and_says_so(make_run: Any) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,17 @@ QUEUES = ("cpu", "gpu")
 TASK_NAME = "runs.train_run"
 
 
-def pending_run_ids() -> set[int] | None:
-    """Run ids with a message waiting or unacknowledged in the broker; None when the broker cannot be read."""
+def pending_run_ids(unacked_for_at_most: float | None = None) -> set[int] | None:
+    """Run ids with a message waiting or unacknowledged in the broker; None when the broker cannot be read.
+
+    With ``unacked_for_at_most`` (seconds), a message delivered longer ago than that and still unacknowledged does
+    not count: for a run that is still queued, it is held by a worker that never started it (one killed after it
+    took the message, say) and that Redis gives back only after its visibility timeout, a day later.
+    """
     url: str = settings.CELERY_BROKER_URL
     try:
         if url.startswith(("redis://", "rediss://")):
-            return _redis_run_ids(url)
+            return _redis_run_ids(url, unacked_for_at_most)
         if url.startswith("filesystem://"):
             return _filesystem_run_ids(Path(settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]))
     except Exception as exc:  # an unreadable broker must not stop the reconciler
@@ -33,7 +39,7 @@ def pending_run_ids() -> set[int] | None:
     return None
 
 
-def _redis_run_ids(url: str) -> set[int]:
+def _redis_run_ids(url: str, unacked_for_at_most: float | None = None) -> set[int]:
     import redis
 
     client = redis.Redis.from_url(url)
@@ -42,7 +48,12 @@ def _redis_run_ids(url: str) -> set[int]:
         # kombu keeps priority levels in sibling lists named queue + separator + level.
         for key in [queue.encode(), *client.scan_iter(match=f"{queue}\x06\x16*")]:
             payloads += client.lrange(key, 0, -1)
-    for raw in client.hvals("unacked"):
+    # kombu's "unacked" hash holds delivered messages by delivery tag, "unacked_index" when each was delivered.
+    delivered = {tag: when for tag, when in client.zrange("unacked_index", 0, -1, withscores=True)}
+    oldest = None if unacked_for_at_most is None else time.time() - unacked_for_at_most
+    for tag, raw in client.hgetall("unacked").items():
+        if oldest is not None and delivered.get(tag, time.time()) < oldest:
+            continue
         payloads.append(json.dumps(json.loads(raw)[0]).encode())
     return {i for p in payloads if (i := _run_id(json.loads(p))) is not None}
 

@@ -101,7 +101,9 @@ def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
     )  # fmt: skip
     if not candidates:
         return
-    held = pending_run_ids()
+    # A queued run's message delivered over REQUEUE_AFTER ago and still unacknowledged is held by a worker that
+    # never claimed the run (a live one claims at once): such a run sat "Queued" until Redis' visibility timeout.
+    held = pending_run_ids(unacked_for_at_most=settings.TRUSTBOARD_REQUEUE_AFTER)
     for run in candidates:
         if held is None or run.pk not in held:
             enqueue(run)

@@ -14,6 +14,7 @@ import math
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import traceback
@@ -142,10 +143,7 @@ def fail_abandoned_run(run_id: int, reason: str, task_id: str = "") -> bool:
     run.finish(RunStatus.FAILED, error=f"{ABANDONED_ERROR_PREFIX}{reason}"[:MAX_ERROR_CHARS])
     if run.status != RunStatus.FAILED:
         return False
-    try:
-        discard_resume_state(run)
-    except Exception:  # storage trouble must not stop the announcement (a leftover file is only space)
-        log.exception("run %s: its training state could not be freed", run_id)
+    discard_resume_state(run)
     _announce(run)
     return True
 
@@ -211,16 +209,19 @@ def _train_and_save(run: Run) -> None:
             resume=state,
         )
 
-    try:
-        result = train_from(resume)
-    except CheckpointError as exc:
-        if resume is None:
-            raise
-        # The state parsed but does not fit (a part missing or misshapen): like an unreadable one, it costs the run
-        # its progress, never the run itself.
-        log.warning("run %s: training state %s does not fit (%s); starting over", run.pk, run.resume_state, exc)
-        _db(lambda: RunMetric.objects.filter(run=run).delete())
-        result = train_from(None)
+    # Updates beat too, but one update of a large batch with many critic epochs can outlast the heartbeat timeout:
+    # the reconciler then gave the live run to a second worker, and a third, and failed it as "lost".
+    with _heartbeat_in_background(run, settings.TRUSTBOARD_HEARTBEAT_TIMEOUT / 4):
+        try:
+            result = train_from(resume)
+        except CheckpointError as exc:
+            if resume is None:
+                raise
+            # The state parsed but does not fit (a part missing or misshapen): like an unreadable one, it costs the
+            # run its progress, never the run itself.
+            log.warning("run %s: training state %s does not fit (%s); starting over", run.pk, run.resume_state, exc)
+            _db(lambda: RunMetric.objects.filter(run=run).delete())
+            result = train_from(None)
     versions = {**result.versions, "code": code_version()}
     timing = {
         "wall_clock_s": result.wall_clock_s,
@@ -282,9 +283,10 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
 
 @contextlib.contextmanager
 def _heartbeat_in_background(run: Run, every: float) -> Iterator[None]:
-    """Beat from a thread while the run evaluates and saves its checkpoint: those send no updates, and an
-    evaluation with long episodes (a registered environment may allow up to 100,000 steps an episode) would
-    otherwise outlast the heartbeat timeout and be taken over by a second worker while this one still ran."""
+    """Beat from a thread while the run trains, evaluates and saves its checkpoint: a long update (a large batch,
+    many critic epochs) or an evaluation with long episodes (a registered environment may allow up to 100,000 steps
+    an episode) would otherwise outlast the heartbeat timeout and be taken over by a second worker while this one
+    still ran. A process that is killed or frozen stops its thread with it, so it still goes silent."""
     stop = threading.Event()
 
     def beat() -> None:
@@ -351,7 +353,15 @@ def save_resume_state(run: Run, update: int, data: bytes) -> None:
     """Store a new training state, point the row at it, then delete the previous one (never a moment without)."""
     storage = run.resume_state.storage
     previous = run.resume_state.name
-    name = storage.save(resume_state_path(run, f"update-{update}.state"), ContentFile(data))
+    target = storage.get_available_name(resume_state_path(run, f"update-{update}.state"))
+    try:
+        name = storage.save(target, ContentFile(data))
+    except Exception:
+        # A full disk left the part written so far under the name, pointed to by no row and never deleted.
+        with contextlib.suppress(Exception):
+            if storage.exists(target):
+                storage.delete(target)
+        raise
     if not run._owned().update(resume_state=name, resume_update=update):
         storage.delete(name)
         raise LostOwnership(f"run {run.pk} is no longer owned by this worker")
@@ -361,9 +371,16 @@ def save_resume_state(run: Run, update: int, data: bytes) -> None:
 
 
 def discard_resume_state(run: Run) -> None:
-    """A finished run needs no training state: free the storage."""
+    """A finished run needs no training state: free the storage.
+
+    A storage that refuses the deletion (read-only, gone) leaves the file behind, logged; it must not raise out of
+    the task after the run's outcome is written (``run_finished`` was then never sent)."""
     if run.resume_state:
-        run.resume_state.storage.delete(run.resume_state.name)
+        try:
+            run.resume_state.storage.delete(run.resume_state.name)
+        except Exception:
+            log.exception("run %s: could not delete its training state %s; left in storage", run.pk,
+                          run.resume_state.name)  # fmt: skip
         Run.objects.filter(pk=run.pk).update(resume_state="")
         run.resume_state.name = ""
 
@@ -415,16 +432,24 @@ def _json_safe(metrics: dict[str, Any]) -> dict[str, float | None]:
 
 
 def _is_system_failure(exc: BaseException) -> bool:
-    """A failure of our infrastructure (database, storage, disk) rather than of the run's config or environment."""
+    """A failure of our infrastructure (database, storage, disk, a worker installed without an environment the
+    site's catalog accepted) rather than of the run's config or environment."""
     from django.db import Error as DatabaseError
 
-    return isinstance(exc, DatabaseError | OSError)
+    from trainer.envs import EnvNotRegistered
+
+    return isinstance(exc, DatabaseError | OSError | EnvNotRegistered)
 
 
 def _describe(exc: BaseException) -> str:
-    """The error a user sees: the exception first, then the end of the traceback for whoever debugs it."""
+    """The error a user sees: the exception first, then the end of the traceback for whoever debugs it, with the
+    server's own directories (the virtual environment, Python's, the project's) shortened to names: the run page
+    is public, and the layout of the worker's disk is nobody's business."""
     head = f"{type(exc).__name__}: {exc}"
     tail = "".join(traceback.format_exception(exc)[-3:])
+    project = str(Path(__file__).resolve().parents[2])
+    for prefix, name in ((sys.prefix, "<venv>"), (sys.base_prefix, "<python>"), (project, "<trustboard>")):
+        tail = tail.replace(f'"{prefix}/', f'"{name}/')
     return f"{head}\n\n{tail}"[:MAX_ERROR_CHARS]
 
 
