@@ -123,3 +123,8 @@ def test_the_submit_form_shows_what_a_submission_costs_before_it_is_sent(
     page.click("form.form button[type=submit]")  # the server's check stands behind the page's warning
     page.wait_for_selector("text=Daily step limit reached")
     assert not Run.objects.exists()
+    # A second click while the first is on its way sends nothing (a double click queued the runs twice).
+    page.fill("input[name=seeds]", "1")
+    page.evaluate("document.querySelector('form.form').addEventListener('submit', e => e.preventDefault())")
+    page.click("form.form button[type=submit]")
+    assert page.locator("form.form button[type=submit]").is_disabled()

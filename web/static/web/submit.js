@@ -56,6 +56,21 @@
     out.textContent = text;
   }
 
+  // One click, one submission: a double click queued the runs twice and charged both to the quota. The button
+  // comes back when the page is shown again from the browser's back-forward cache.
+  const form = config.form;
+  const button = form && form.querySelector("button[type=submit]");
+  if (form && button) {
+    form.addEventListener("submit", () => {
+      button.disabled = true;
+      button.textContent = "Submitting…";
+    });
+    window.addEventListener("pageshow", () => {
+      button.disabled = false;
+      button.textContent = "Submit";
+    });
+  }
+
   config.addEventListener("change", update);
   env.addEventListener("change", update);
   seeds.addEventListener("input", update);
