@@ -198,7 +198,8 @@ def runs(request: HttpRequest) -> JsonResponse:
     # Without a status filter only new runs change the total (the newest id versions it) and deletions (they lower
     # it, so a stale count is too high, never hiding a row; a short lifetime covers them).
     newest = Run.objects.aggregate(newest=Max("pk"))["newest"]
-    filters = "&".join(f"{k}={request.GET.get(k, '')}" for k in ("environment", "config"))
+    # The filters as parsed (config 7 and 007 are one key), so spellings of one filter share a count.
+    filters = f"environment={slug or ''}&config={int(config) if config else ''}"
     count_key = f"lb:api:runs:{newest}:{digest(filters)}"
     return paginate(request, qs, lambda r: run_json(r, request), count_key=count_key)
 

@@ -22,7 +22,7 @@ from leaderboard import charts, ranking, stats
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
 from leaderboard.tasks import request_environment_refresh, request_overall_refresh
 from web.catalog.models import Environment, TrainerConfig
-from web.runs.models import Run, RunMetric
+from web.runs.models import Run, RunMetric, RunStatus
 
 log = logging.getLogger(__name__)
 
@@ -403,6 +403,10 @@ def on_run_finished(sender: object, run: Run, **kwargs: Any) -> None:
     A failure here is logged, not raised: the run itself succeeded, and ``manage.py recompute_leaderboard``
     can rebuild the boards; breaking the worker would lose more than a stale row.
     """
+    if run.status != RunStatus.SUCCEEDED:
+        # Only succeeded runs count on a board: a failed or cancelled one cannot change it (and a cancel of a
+        # queued run, announced from the web request, would rebuild the boards inside it).
+        return
     config_id, env_id = run.config_id, run.environment_id
 
     def refresh() -> None:

@@ -188,7 +188,9 @@ def restore(
         return _load_into(state, agent, optimizer, generator, rng, reward_scaler)
     except CheckpointError:
         raise
-    except Exception as exc:  # a missing key, a size mismatch, a wrong RNG state: "KeyError: 'numpy_rng'" failed runs
+    # A missing key, a size mismatch, a wrong RNG state ("KeyError: 'numpy_rng'" failed runs). Not every
+    # Exception: a time limit or MemoryError arriving here is not the state's fault, and must not start a run over.
+    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
         raise CheckpointError(f"training state does not fit this run: {exc!r}") from exc
 
 
@@ -204,15 +206,28 @@ def _load_into(
     device = next(agent.actor.parameters()).device
     agent.actor.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("actor.")})
     agent.critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
-    agent.normalizer.load_state({k[9:]: v.numpy() for k, v in t.items() if k.startswith("obs_norm.")})
+    obs_stats = {k[9:]: v.numpy() for k, v in t.items() if k.startswith("obs_norm.")}
+    _check_shapes("observation statistics", obs_stats, agent.normalizer.state())
+    agent.normalizer.load_state(obs_stats)
     return_stats = {k[9:]: v.numpy() for k, v in t.items() if k.startswith("ret_norm.")}
     if return_stats:  # states saved before reward scaling existed have none (and were made without it)
+        _check_shapes("return statistics", return_stats, reward_scaler.state())
         reward_scaler.load_state(return_stats)
     optim_state: dict[int, dict[str, torch.Tensor]] = {}
     for key, value in t.items():
         if key.startswith("optim."):
             _, index, name = key.split(".", 2)
             optim_state.setdefault(int(index), {})[name] = value.to(device) if name != "step" else value
+    # Adam's moments are shaped like their parameters; load_state_dict does not check, and a mismatch failed the
+    # run at its first step instead of being refused here. Every parameter has them once one update has run.
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    if sorted(optim_state) != list(range(len(params))):
+        raise CheckpointError(f"training state: optimiser state for {len(optim_state)} of {len(params)} parameters")
+    for position, param in enumerate(params):
+        for part, moment in optim_state[position].items():
+            if part != "step" and moment.shape != param.shape:
+                raise CheckpointError(f"training state: optim.{position}.{part} is {tuple(moment.shape)}, "
+                                      f"its parameter {tuple(param.shape)}")  # fmt: skip
     full = optimizer.state_dict()
     full["state"] = optim_state
     optimizer.load_state_dict(full)
@@ -220,6 +235,17 @@ def _load_into(
     rng.bit_generator.state = state.info["numpy_rng"]
     state.metrics  # noqa: B018 - decoded here so that a misshapen history is refused before training goes on
     return [float(r) for r in state.info["recent_returns"]], [int(n) for n in state.info["recent_lengths"]]
+
+
+def _check_shapes(what: str, loaded: dict[str, np.ndarray], fresh: dict[str, np.ndarray]) -> None:
+    """The loaded arrays have the names and shapes of the freshly built object's (a (1,) mean broadcast silently)."""
+    if set(loaded) != set(fresh):
+        raise CheckpointError(f"training state: {what} hold {sorted(loaded)}, expected {sorted(fresh)}")
+    for name, array in loaded.items():
+        if np.shape(array) != np.shape(fresh[name]):
+            raise CheckpointError(
+                f"training state: {what} {name} is {np.shape(array)}, expected {np.shape(fresh[name])}"
+            )
 
 
 def _header(data: bytes) -> dict[str, Any]:

@@ -139,6 +139,14 @@ def test_it_refreshes_when_a_run_finishes(make_env, make_config, make_runs, djan
         run_finished.send(sender=Run, run=run)
     entry = LeaderboardEntry.objects.get(config=cfg, environment=env)
     assert entry.score_mean == 42.0 and entry.provisional
+    # A failed or cancelled run cannot change a board: nothing is recomputed (a cancel from the web request
+    # rebuilt every board of the pair inside it).
+    (failed,) = make_runs(cfg, env, [1.0], first_seed=5)
+    Run.objects.filter(pk=failed.pk).update(status="cancelled")
+    failed.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        run_finished.send(sender=Run, run=failed)
+    assert callbacks == []
 
 
 def test_it_bounds_the_queries_of_a_refresh(make_env, make_config, make_runs) -> None:

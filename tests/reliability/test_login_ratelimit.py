@@ -197,3 +197,35 @@ def test_a_correct_old_password_is_no_failure_on_the_password_change_form(client
     fail(Client(), "alice", LIMIT - 1)
     assert change_password(client, PASSWORD).status_code == 302
     assert attempt(Client(), "alice", "An0ther-secret-pass!", address="10.0.0.9").status_code == 302
+
+
+def test_a_log_in_whose_check_itself_fails_counts_as_no_guess(client: Client, db: None, monkeypatch: Any) -> None:
+    """The database or a backend raising inside authenticate() left the attempt counted as a wrong password."""
+    import django.contrib.auth.forms as auth_forms
+
+    from web.accounts import ratelimit
+
+    make_user("alice")
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("the user table is unreachable")
+
+    monkeypatch.setattr(auth_forms, "authenticate", broken)
+    for _ in range(LIMIT + 2):
+        with pytest.raises(RuntimeError):
+            attempt(client, "alice", PASSWORD)
+    assert ratelimit.reserve("alice", "10.0.0.1") is None, "nothing was counted"
+
+
+def test_a_counter_that_lost_its_expiry_gets_it_back(db: None) -> None:
+    """Django's Redis incr is EXISTS then INCRBY: a key expiring in between comes back without an expiry, a lifetime
+    tally that would lock an address out for good. A count of 1 is given the window's expiry again."""
+    from web.accounts import ratelimit
+
+    key = ratelimit._key("address", "10.0.0.7", "n")
+    ratelimit.reserve("bob", "10.0.0.7")
+    cache.set(key, 0, None)  # as the race leaves it: no expiry
+    ratelimit.reserve("bob", "10.0.0.7")
+    assert cache._expire_info[cache.make_and_validate_key(key)] is not None  # LocMemCache in tests
+    ratelimit.release("bob", "10.0.0.7")
+    assert cache.get(key) is None, "a counter back at 0 is removed"

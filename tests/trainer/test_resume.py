@@ -143,8 +143,19 @@ def test_a_long_runs_history_stays_out_of_the_header() -> None:
         lambda s: s.tensors.__setitem__("actor.body.0.weight", torch.zeros(3, 4)),
         lambda s: s.tensors.pop("critic.body.0.bias"),
         lambda s: s.tensors.__setitem__("metrics.values", torch.zeros(1, 1, dtype=torch.float64)),
+        lambda s: s.tensors.__setitem__("obs_norm.mean", torch.zeros(1, dtype=torch.float64)),
+        lambda s: s.tensors.__setitem__("optim.0.exp_avg", torch.zeros(2, 2)),
+        lambda s: [s.tensors.pop(k) for k in list(s.tensors) if k.startswith("optim.1.")],
     ],
-    ids=["no-numpy-rng", "misshapen-weight", "missing-tensor", "misshapen-history"],
+    ids=[
+        "no-numpy-rng",
+        "misshapen-weight",
+        "missing-tensor",
+        "misshapen-history",
+        "misshapen-obs-stats",
+        "misshapen-adam-moment",
+        "missing-adam-state",
+    ],
 )
 def test_a_state_that_parses_but_does_not_fit_is_a_checkpoint_error(damage) -> None:
     """These failed the run ("KeyError: 'numpy_rng'", "size mismatch") instead of being an unreadable state."""

@@ -79,3 +79,20 @@ def test_an_environment_with_a_board_can_still_be_deleted_in_the_admin(
     response = client.post(reverse("admin:catalog_environment_delete", args=[tiny_env.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not type(tiny_env).objects.filter(pk=tiny_env.pk).exists()
+
+
+def test_renaming_a_user_to_anothers_name_in_another_case_is_a_form_error(
+    client: Client, django_user_model: Any
+) -> None:
+    """Usernames are unique whatever their case in the database: the admin's rename was a 500 (IntegrityError)."""
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    django_user_model.objects.create_user("demo", password="pw-demo-123")
+    other = django_user_model.objects.create_user("someone", password="pw-some-123")
+    client.force_login(staff)
+    url = f"/admin/auth/user/{other.pk}/change/"
+    form = {"username": "Demo", "password": other.password, "is_active": "on", "date_joined_0": "2026-12-02",
+            "date_joined_1": "10:00:00"}  # fmt: skip
+    response = client.post(url, form)
+    assert response.status_code == 200 and "A user with that username already exists." in response.content.decode()
+    other.refresh_from_db()
+    assert other.username == "someone"

@@ -103,7 +103,9 @@ def test_a_cancel_during_evaluation_says_the_run_will_finish(client: Client, use
     """Evaluation cannot be interrupted: the page promised a stop "at its next update" that never came."""
     run = make_run()
     assert run.claim("worker-1")
-    type(run).objects.filter(pk=run.pk).update(steps_done=run.total_steps, progress=1.0)
+    # In its last update (nothing polls for a cancel after it), or evaluating.
+    batch = run.config.trpo_config().batch_size
+    type(run).objects.filter(pk=run.pk).update(steps_done=run.total_steps - batch, progress=0.9)
     client.force_login(user)
     response = client.post(reverse("runs:cancel", args=[run.pk]), follow=True)
     assert "has finished training and is being evaluated; it will finish" in response.content.decode()

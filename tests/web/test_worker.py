@@ -235,6 +235,33 @@ def test_a_training_state_that_did_not_fit_on_the_disk_leaves_no_partial_file(
     assert not run.resume_state
 
 
+def test_a_failure_of_ours_is_off_the_quota_and_the_public_page_gets_no_paths(
+    make_run: Any, media: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.core.files.storage import FileSystemStorage
+
+    def disk_full(self: FileSystemStorage, name: str, content: Any) -> str:
+        raise OSError(28, "No space left on device", f"{media}/checkpoints/{name}")
+
+    monkeypatch.setattr(FileSystemStorage, "_save", disk_full)
+    run = make_run()
+    assert execute_run(run.pk, host="here:1") == RunStatus.FAILED
+    run.refresh_from_db()
+    assert run.system_failure and run.error.startswith("The platform failed this run (OSError")
+    assert str(media) not in run.error
+
+
+def test_the_error_of_a_runs_own_failure_names_no_server_directory(settings: Any, media: Path) -> None:
+    from web.runs.worker import _describe
+
+    try:
+        raise ValueError(f"the environment could not read '{media}/kwargs.json'")
+    except ValueError as exc:
+        text = _describe(exc)
+    assert "'<media>/kwargs.json'" in text and str(media) not in text
+    assert str(Path(__file__).resolve().parents[2]) not in text, "the project's own frames are named <trustboard>"
+
+
 def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, make_run: Any) -> None:
     """Evaluation and the checkpoint upload send no updates: a thread beats meanwhile, and stops once the run is
     no longer this claim's (before, a long evaluation let the reconciler hand the run to a second worker)."""
@@ -257,6 +284,11 @@ def test_a_run_keeps_its_heartbeat_while_it_evaluates(transactional_db: None, ma
     with _heartbeat_in_background(run, every=0.05):
         time.sleep(0.3)
     assert Run.objects.get(pk=run.pk).heartbeat_at == stale, "a stale claim writes nothing"
+    # While training, the thread beats only while updates keep coming: a hung loop must still go silent.
+    Run.objects.filter(pk=run.pk).update(attempts=run.attempts)
+    with _heartbeat_in_background(run, every=0.05, while_=lambda: False):
+        time.sleep(0.3)
+    assert Run.objects.get(pk=run.pk).heartbeat_at == stale, "no progress, no heartbeat"
 
 
 def test_a_run_keeps_its_heartbeat_through_an_update_longer_than_the_timeout(

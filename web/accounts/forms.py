@@ -35,6 +35,9 @@ class RateLimitedAuthenticationForm(AuthenticationForm):
             if self.user_cache is not None:
                 ratelimit.release(username, address)
             raise
+        except Exception:  # the check itself failed (the database, a backend): no password was judged wrong
+            ratelimit.release(username, address)
+            raise
         if self.user_cache is not None:
             ratelimit.record_success(username, address)
         else:  # no password given: nothing was checked
@@ -68,7 +71,13 @@ class RateLimitedPasswordChangeForm(PasswordChangeForm):
         lockout = ratelimit.reserve(username, address)
         if lockout is not None:
             raise forms.ValidationError(lockout.message, code=RATE_LIMITED)
-        old_password = super().clean_old_password()  # a wrong one raises and keeps the attempt counted
+        try:
+            old_password = super().clean_old_password()
+        except forms.ValidationError:
+            raise  # a wrong old password: the attempt stays counted
+        except Exception:  # the check itself failed: no password was judged wrong
+            ratelimit.release(username, address)
+            raise
         ratelimit.release(username, address)
         return old_password
 

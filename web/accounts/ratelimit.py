@@ -92,15 +92,23 @@ def _count_up(scope: str, value: str, window: int) -> int:
     cache.add(_key(scope, value, "t"), time.time() + window, window)
     cache.add(count_key, 0, window)
     try:
-        return int(cache.incr(count_key))
+        count = int(cache.incr(count_key))
     except ValueError:  # expired between add() and incr(): this attempt opens a new window
         cache.set(count_key, 1, window)
         return 1
+    if count == 1:
+        # Redis' incr is EXISTS then INCRBY in Django: a key expiring in between is created again without an
+        # expiry, and a counter that never expires locks its username or address out for good. A count of 1 is a
+        # new window either way: give it its expiry.
+        cache.touch(count_key, window)
+    return count
 
 
 def _count_down(scope: str, value: str) -> None:
+    key = _key(scope, value, "n")
     with contextlib.suppress(ValueError):  # the window has passed meanwhile: nothing left to give back
-        cache.decr(_key(scope, value, "n"))
+        if cache.decr(key) <= 0:
+            cache.delete(key)  # nothing counted (and no expiry-less key left by the same race as in _count_up)
 
 
 def reserve(username: str, address: str) -> Lockout | None:

@@ -164,7 +164,7 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     outcome = cancel_run(run)
     if outcome == RunStatus.CANCELLED:
         messages.success(request, f"Run {run.pk} cancelled.")
-    elif outcome == RunStatus.RUNNING and run.total_steps and run.steps_done >= run.total_steps:
+    elif outcome == RunStatus.RUNNING and run.total_steps and run.steps_done + _batch(run) >= run.total_steps:
         # Its training is over and evaluation, which cannot be interrupted, is under way: it ends as it is.
         messages.warning(request, f"Run {run.pk} has finished training and is being evaluated; it will finish.")
     elif outcome == RunStatus.RUNNING:
@@ -172,6 +172,17 @@ def cancel(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.warning(request, f"Run {run.pk} had already finished.")
     return redirect(run)
+
+
+def _batch(run: Run) -> int:
+    """Steps per update of the run's config (0 when its params no longer validate): a cancel during the last
+    update cannot stop it either (nothing polls for a cancel after it)."""
+    from trainer import ConfigError
+
+    try:
+        return run.config.trpo_config().batch_size
+    except ConfigError:
+        return 0
 
 
 @require_POST

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -44,6 +45,9 @@ TIME_LIMIT_ERROR = "Time limit exceeded: the run took longer than its budget all
 ABANDONED_ERROR_PREFIX = "The training process was stopped: "
 # How long a child whose run was failed that way waits for the kill before it returns anyway (it comes in < 1 s).
 AWAIT_KILL_SECONDS = 60.0
+# While a run trains, a thread keeps its heartbeat through one long update, for at most this many heartbeat
+# timeouts without an update (1 hour by default); past that the run goes silent and the reconciler recovers it.
+MAX_UPDATE_TIMEOUTS = 6
 # billiard delivers Celery's soft time limit as this signal, whose handler raises SoftTimeLimitExceeded.
 SOFT_LIMIT_SIGNAL = getattr(signal, "SIGUSR1", None)
 
@@ -77,10 +81,14 @@ def execute_run(run_id: int, host: str | None = None, task_id: str = "") -> RunS
             return None
         except Exception as exc:
             _reset_broken_connection()
-            error = TIME_LIMIT_ERROR if _is_time_limit(exc) else _describe(exc)
-            if error != TIME_LIMIT_ERROR:
-                log.exception("run %s failed", run_id)
             ours = _is_system_failure(exc)
+            if _is_time_limit(exc):
+                error = TIME_LIMIT_ERROR
+            else:
+                log.exception("run %s failed", run_id)
+                # The run page is public: a failure of ours (storage, database) names our paths and hosts, so its
+                # details go to the worker's log and the page says whose failure it was.
+                error = _platform_failure(exc) if ours else _describe(exc)
             retrying(lambda: run.finish(RunStatus.FAILED, error=error, system_failure=ours))
         if _failed_by_the_pool(run.pk, attempt):  # it ended just as the pool gave up on it: the pool announced it
             _await_kill(run.pk)
@@ -185,8 +193,14 @@ def _train_and_save(run: Run) -> None:
     config = dataclasses.replace(config, device=training_device(config.device, run.queue))
     resume = _db(lambda: load_resume_state(run))
 
+    last_update = [time.monotonic()]
+
     def on_update(metrics: dict[str, Any]) -> None:
+        last_update[0] = time.monotonic()
         _db(lambda: run.record_update(int(metrics["time/update"]), int(metrics["time/steps"]), _json_safe(metrics)))
+
+    def progressing() -> bool:
+        return time.monotonic() - last_update[0] < settings.TRUSTBOARD_HEARTBEAT_TIMEOUT * MAX_UPDATE_TIMEOUTS
 
     def should_stop() -> bool:
         return _db(run.cancel_is_requested)
@@ -210,8 +224,10 @@ def _train_and_save(run: Run) -> None:
         )
 
     # Updates beat too, but one update of a large batch with many critic epochs can outlast the heartbeat timeout:
-    # the reconciler then gave the live run to a second worker, and a third, and failed it as "lost".
-    with _heartbeat_in_background(run, settings.TRUSTBOARD_HEARTBEAT_TIMEOUT / 4):
+    # the reconciler then gave the live run to a second worker, and a third, and failed it as "lost". The thread
+    # beats only while updates keep coming (at most MAX_UPDATE_TIMEOUTS timeouts apart), so a training loop that
+    # hangs (an environment waiting forever on a pipe) still goes silent and is recovered elsewhere.
+    with _heartbeat_in_background(run, settings.TRUSTBOARD_HEARTBEAT_TIMEOUT / 4, while_=progressing):
         try:
             result = train_from(resume)
         except CheckpointError as exc:
@@ -282,24 +298,28 @@ def _evaluate_and_save(run: Run, result: Any, timing: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _heartbeat_in_background(run: Run, every: float) -> Iterator[None]:
+def _heartbeat_in_background(run: Run, every: float, while_: Callable[[], bool] | None = None) -> Iterator[None]:
     """Beat from a thread while the run trains, evaluates and saves its checkpoint: a long update (a large batch,
     many critic epochs) or an evaluation with long episodes (a registered environment may allow up to 100,000 steps
     an episode) would otherwise outlast the heartbeat timeout and be taken over by a second worker while this one
-    still ran. A process that is killed or frozen stops its thread with it, so it still goes silent."""
+    still ran. A process that is killed or frozen stops its thread with it, so it still goes silent; with
+    ``while_``, the thread also stays silent while ``while_()`` is false.
+
+    Each beat opens and closes its own database connection: beats are minutes apart, and a connection held for
+    the whole run would double the connections every training worker takes."""
     stop = threading.Event()
 
     def beat() -> None:
-        try:
-            while not stop.wait(every):
-                try:
-                    if not run.beat():  # no longer ours: nothing more to say
-                        return
-                except Exception:  # a database outage: the next beat tries again, as the training loop's writes do
-                    log.warning("run %s: a heartbeat failed; trying again in %ss", run.pk, every, exc_info=True)
-                    _reset_broken_connection()
-        finally:
-            connection.close()  # this thread's own connection
+        while not stop.wait(every):
+            if while_ is not None and not while_():
+                continue
+            try:
+                if not run.beat():  # no longer ours: nothing more to say
+                    return
+            except Exception:  # a database outage: the next beat tries again, as the training loop's writes do
+                log.warning("run %s: a heartbeat failed; trying again in %ss", run.pk, every, exc_info=True)
+            finally:
+                connection.close()  # this thread's own connection
 
     thread = threading.Thread(target=beat, name=f"heartbeat-run-{run.pk}", daemon=True)
     # The thread starts with the soft-time-limit signal blocked (a thread inherits its creator's mask): the kernel
@@ -353,7 +373,9 @@ def save_resume_state(run: Run, update: int, data: bytes) -> None:
     """Store a new training state, point the row at it, then delete the previous one (never a moment without)."""
     storage = run.resume_state.storage
     previous = run.resume_state.name
-    target = storage.get_available_name(resume_state_path(run, f"update-{update}.state"))
+    # A name of this save's own (uuid): the clean-up below must never delete a file another save wrote (a stale
+    # claim, or a storage that overwrites names).
+    target = storage.get_available_name(resume_state_path(run, f"update-{update}-{uuid.uuid4().hex[:12]}.state"))
     try:
         name = storage.save(target, ContentFile(data))
     except Exception:
@@ -443,14 +465,24 @@ def _is_system_failure(exc: BaseException) -> bool:
 
 def _describe(exc: BaseException) -> str:
     """The error a user sees: the exception first, then the end of the traceback for whoever debugs it, with the
-    server's own directories (the virtual environment, Python's, the project's) shortened to names: the run page
-    is public, and the layout of the worker's disk is nobody's business."""
-    head = f"{type(exc).__name__}: {exc}"
-    tail = "".join(traceback.format_exception(exc)[-3:])
+    server's own directories (the virtual environment, Python's, the project's, the media root) shortened to
+    names wherever they appear: the run page is public, and the layout of the worker's disk is nobody's business."""
+    text = f"{type(exc).__name__}: {exc}\n\n" + "".join(traceback.format_exception(exc)[-3:])
     project = str(Path(__file__).resolve().parents[2])
-    for prefix, name in ((sys.prefix, "<venv>"), (sys.base_prefix, "<python>"), (project, "<trustboard>")):
-        tail = tail.replace(f'"{prefix}/', f'"{name}/')
-    return f"{head}\n\n{tail}"[:MAX_ERROR_CHARS]
+    prefixes = [(str(settings.MEDIA_ROOT), "<media>"), (sys.prefix, "<venv>"), (sys.base_prefix, "<python>"),
+                (project, "<trustboard>")]  # fmt: skip
+    for prefix, name in sorted(prefixes, key=lambda pair: -len(pair[0])):  # the longest (most specific) first
+        if prefix and prefix != "/":
+            text = text.replace(prefix.rstrip("/") + "/", name + "/")
+    return text[:MAX_ERROR_CHARS]
+
+
+def _platform_failure(exc: BaseException) -> str:
+    """What the public run page says of a failure of ours: whose it was, not our paths, hosts or addresses."""
+    return (
+        f"The platform failed this run ({type(exc).__name__}: storage, database or worker installation), not its "
+        "config or environment; it does not count against your quota. The details are in the worker's log."
+    )
 
 
 def code_version() -> str:
