@@ -88,6 +88,32 @@ def test_a_second_delete_of_a_config_says_it_is_gone() -> None:
     assert client.post(url).status_code == 404  # loaded after the delete: a plain 404
 
 
+def test_the_pages_say_a_config_deleted_meanwhile_is_gone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The views' side of the race: the page loaded the config, another click deleted it before the service ran."""
+    from web.catalog import views
+
+    owner = make_user()
+    client = signed_in(owner)
+    for view_name, service_name, url_name, data in (
+        ("config_delete", "delete_config", "catalog:config_delete", {}),
+        ("config_edit", "edit_config", "catalog:config_edit", None),
+    ):
+        config = make_config(owner)
+        real = getattr(views, service_name)
+
+        def deleted_first(config: TrainerConfig, *args: Any, real: Any = real) -> Any:
+            TrainerConfig.objects.filter(pk=config.pk).delete()  # the other click, just before
+            return real(config, *args)
+
+        monkeypatch.setattr(views, service_name, deleted_first)
+        form = data if data is not None else config_form_data(name=config.name, description="edited")
+        response = client.post(reverse(url_name, args=[config.pk]), form, follow=True)
+        assert response.status_code == 200, view_name
+        text = response.content.decode()
+        assert "was already deleted" in text or "no longer exists" in text, view_name
+        assert response.redirect_chain[-1][0] == reverse("catalog:configs"), view_name
+
+
 def test_a_submission_of_a_config_deleted_meanwhile_is_refused_with_the_reason() -> None:
     from web.runs.services import ConfigDeleted, submit_runs
 
