@@ -99,6 +99,18 @@ def _database_url(db: dict[str, Any]) -> str:
     return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Every test starts with an empty cache: rate-limit counters (log-ins, sign-ups per address) and cached pages
+    of one test must not reach the next."""
+    from django.conf import settings
+
+    if settings.configured:
+        from django.core.cache import cache
+
+        cache.clear()
+
+
 @pytest.fixture(scope="session")
 def live_worker(django_db_setup: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     """A real Celery worker on queue ``cpu`` against the real Redis and the test database.

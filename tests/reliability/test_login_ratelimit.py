@@ -229,3 +229,21 @@ def test_a_counter_that_lost_its_expiry_gets_it_back(db: None) -> None:
     assert cache._expire_info[cache.make_and_validate_key(key)] is not None  # LocMemCache in tests
     ratelimit.release("bob", "10.0.0.7")
     assert cache.get(key) is None, "a counter back at 0 is removed"
+
+
+def test_an_address_opens_a_few_accounts_an_hour_not_unlimited_quotas(client: Client, db: None, settings: Any) -> None:
+    """Every account has its own run and step quotas: unlimited sign-ups from one address were unlimited compute."""
+    from django.contrib.auth.models import User
+
+    settings.TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR = 2
+    password = "An0ther-secret-pass!"
+
+    def sign_up(name: str, address: str = "10.0.3.1") -> Any:
+        data = {"username": name, "password1": password, "password2": password}
+        return Client().post(reverse("accounts:signup"), data, REMOTE_ADDR=address)
+
+    assert sign_up("first").status_code == 302 and sign_up("second").status_code == 302
+    refused = sign_up("third")
+    assert refused.status_code == 429 and "Too many new accounts from your network address" in refused.content.decode()
+    assert sign_up("third", address="10.0.3.2").status_code == 302, "another address is not affected"
+    assert sorted(User.objects.values_list("username", flat=True)) == ["first", "second", "third"]

@@ -87,12 +87,13 @@ def test_every_documented_variable_is_read_from_the_environment() -> None:
         "TRUSTBOARD_MAX_ACTIVE_RUNS": "7", "TRUSTBOARD_MAX_STEPS_PER_DAY": "12345",
         "TRUSTBOARD_LOGIN_MAX_FAILURES": "4", "TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP": "9",
         "TRUSTBOARD_LOGIN_WINDOW_SECONDS": "60", "TRUSTBOARD_TRUSTED_PROXIES": "1", "TRUSTBOARD_GPU_WORKERS": "false",
+        "TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR": "3",
     }  # fmt: skip
     code = "from django.conf import settings as s; print(" + ", ".join(f"s.{n}" for n in names) + ")"
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "web.settings.local", **names,
            "TRUSTBOARD_EXTRA_GYM_IDS": "MyEnv-v0, Other-v1"}  # fmt: skip
     out = manage("shell", "-c", code + "; print(s.TRUSTBOARD_EXTRA_GYM_IDS)", env=env)
     assert out.returncode == 0, out.stderr
-    assert "7 12345 4 9 60 1 False\n['MyEnv-v0', 'Other-v1']\n" in out.stdout
+    assert "7 12345 4 9 60 1 False 3\n['MyEnv-v0', 'Other-v1']\n" in out.stdout
     documented = (ROOT / "docs" / "WEB.md").read_text()
     assert all(f"`{name}`" in documented for name in [*names, "TRUSTBOARD_EXTRA_GYM_IDS"])

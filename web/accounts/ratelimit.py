@@ -49,16 +49,17 @@ class Limits:
 class Lockout:
     """Why an attempt is refused and when it may be made again (for the message the user sees)."""
 
-    scope: str  # "username" or "address"
+    scope: str  # "username", "address" or "signup"
     retry_after: int  # seconds
 
     @property
     def message(self) -> str:
         minutes = max(1, math.ceil(self.retry_after / 60))
+        later = f"Try again in {minutes} minute{'s' if minutes != 1 else ''}."
+        if self.scope == "signup":
+            return f"Too many new accounts from your network address. {later}"
         whom = "this username" if self.scope == "username" else "your network address"
-        return (
-            f"Too many failed log-in attempts for {whom}. Try again in {minutes} minute{'s' if minutes != 1 else ''}."
-        )
+        return f"Too many failed log-in attempts for {whom}. {later}"
 
 
 def client_address(request: HttpRequest) -> str:
@@ -146,3 +147,22 @@ def record_success(username: str, address: str) -> None:
     rest (so an attacker holding one account cannot reset the count of its guesses at others)."""
     cache.delete_many([_key("username", username, "n"), _key("username", username, "t")])
     _count_down("address", address)
+
+
+SIGNUP_WINDOW = 3600
+
+
+def reserve_signup(address: str) -> Lockout | None:
+    """Take one of the address's sign-ups for this hour (``TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR``), or the lockout
+    that refuses it. Why: every account brings its own quotas, so unlimited sign-ups were unlimited compute."""
+    count = _count_up("signup", address, SIGNUP_WINDOW)
+    if count > settings.TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR:
+        _count_down("signup", address)
+        reset_at = cache.get(_key("signup", address, "t"), time.time() + SIGNUP_WINDOW)
+        return Lockout("signup", max(1, int(reset_at - time.time())))
+    return None
+
+
+def release_signup(address: str) -> None:
+    """Give back a sign-up that did not create an account (the name was taken meanwhile)."""
+    _count_down("signup", address)

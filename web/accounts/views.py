@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.generic import FormView
 
+from web.accounts import ratelimit
 from web.accounts.forms import RateLimitedAuthenticationForm, RateLimitedPasswordChangeForm
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run, RunStatus
@@ -40,12 +41,20 @@ class SignUpView(FormView):
     form_class = UserCreationForm
 
     def form_valid(self, form: UserCreationForm) -> HttpResponse:
+        address = ratelimit.client_address(self.request)
+        lockout = ratelimit.reserve_signup(address)
+        if lockout is not None:
+            form.add_error(None, lockout.message)
+            response = self.form_invalid(form)
+            response.status_code = 429
+            return response
         try:
             with transaction.atomic():
                 user = form.save()
         except IntegrityError:
             # Two sign-ups of one name (or of one name in two cases) at the same instant both passed the form's
             # check; the unique indexes decide, and the loser hears what the form would have said.
+            ratelimit.release_signup(address)
             form.add_error("username", "A user with that username already exists.")
             return self.form_invalid(form)
         login(self.request, user)

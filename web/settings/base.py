@@ -197,6 +197,8 @@ TRUSTBOARD_MAX_STEPS_PER_DAY = env_int("TRUSTBOARD_MAX_STEPS_PER_DAY", 20_000_00
 # Failed log-ins allowed per username and per address within the window (web/accounts/ratelimit.py).
 TRUSTBOARD_LOGIN_MAX_FAILURES = env_int("TRUSTBOARD_LOGIN_MAX_FAILURES", 5, minimum=1)
 TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP = env_int("TRUSTBOARD_LOGIN_MAX_FAILURES_PER_IP", 20, minimum=1)
+# New accounts per client address per hour: every account brings its own run and step quotas.
+TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR = env_int("TRUSTBOARD_SIGNUPS_PER_IP_PER_HOUR", 5, minimum=1)
 TRUSTBOARD_LOGIN_WINDOW_SECONDS = env_int("TRUSTBOARD_LOGIN_WINDOW_SECONDS", 15 * 60, minimum=1)
 # Reverse proxies in front of the web server that append to X-Forwarded-For (0: use REMOTE_ADDR).
 TRUSTBOARD_TRUSTED_PROXIES = env_int("TRUSTBOARD_TRUSTED_PROXIES", 0, minimum=0)
