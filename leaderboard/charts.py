@@ -55,10 +55,30 @@ def colors_for(config_ids: Sequence[int]) -> list[str]:
     return out
 
 
+# Longest config label a chart shows: a legend or axis is as wide as its longest label, and a 50-character name
+# took over half a board chart, leaving its plot 130 px wide.
+CHART_LABEL_CHARS = 28
+
+
+def short_label(config: Any) -> str:
+    """``label(config)`` cut to CHART_LABEL_CHARS, keeping its version: "a-very-long-config-n… v3"."""
+    full = label(config)
+    if len(full) <= CHART_LABEL_CHARS:
+        return full
+    version = f" v{config.version}"
+    return config.name[: CHART_LABEL_CHARS - len(version) - 1] + "…" + version
+
+
+def short_labels(configs: Sequence[Any]) -> list[str]:
+    """Short labels, except where two would be the same (they must still tell the configs apart)."""
+    shorts = [short_label(c) for c in configs]
+    return [s if shorts.count(s) == 1 else label(c) for s, c in zip(shorts, configs, strict=True)]
+
+
 def curve_label(entry: Any) -> str:
     """An entry's legend name; a band drawn from fewer seeds than the entry has says so (a run without metrics)."""
     drawn = entry.curve.get("seeds", entry.n_seeds)  # curves stored before the count: assume all
-    name = label(entry.config)
+    name = short_label(entry.config)
     return name if drawn >= entry.n_seeds else f"{name} ({drawn} of {entry.n_seeds} seeds)"
 
 
@@ -93,10 +113,11 @@ def score_distribution(entries: Sequence[Any]) -> go.Figure:
     """Final score of every seed, per entry (box with all points), for the top entries."""
     fig = go.Figure()
     shown = list(entries[:TOP_BOXES])
-    for e, color in zip(shown, colors_for([e.config_id for e in shown]), strict=True):
+    names = short_labels([e.config for e in shown])
+    for e, color, name in zip(shown, colors_for([e.config_id for e in shown]), names, strict=True):
         fig.add_trace(
             go.Box(
-                y=e.final_scores, name=label(e.config), boxpoints="all", jitter=0.4, pointpos=0,
+                y=e.final_scores, name=name, boxpoints="all", jitter=0.4, pointpos=0,
                 marker={"color": color}, boxmean=True,
             )
         )  # fmt: skip

@@ -102,7 +102,7 @@ def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentCompariso
                 name = charts.curve_label(entry)
                 fig.add_traces(charts.band_traces(name, c["steps"], c["mean"], c["low"], c["high"], color))
         fig.update_layout(
-            title=f"{row.environment.slug}: learning curves (mean and 95% band across seeds)",
+            title=f"{row.environment.slug}: learning curves",  # the band is explained above the charts
             xaxis_title="environment steps", yaxis_title="episode return",
             xaxis_range=[0, row.environment.budget_steps], **charts.LAYOUT,
         )  # fmt: skip

@@ -76,7 +76,11 @@ def home(request: HttpRequest) -> HttpResponse:
             Environment.objects.order_by("slug").only("slug", "gym_id", "min_seeds", "budget_steps", "counts_overall")
         )
         leaders = boards.environment_leaders()
+        # The environments a config must be confirmed on to be ranked: those counting overall with a confirmed
+        # entry (each has a leader), as in services.compute_overall.
+        ranked_envs = sum(1 for env in envs if env.counts_overall and env.pk in leaders)
         return {
+            "ranked_envs": ranked_envs,
             "page": Paginator(rows, PAGE_SIZE).get_page(number), "sort": sort,
             "headers": _sort_links(boards.OVERALL_COLUMNS, column, descending),
             "figures": boards.figures("overall"),
@@ -188,5 +192,6 @@ def compare_configs(request: HttpRequest) -> HttpResponse:
         comparison = compare.cached_compare(a, b)
     status = 400 if form.is_bound and not form.is_valid() else 200
     context = {"form": form, "comparison": comparison, "a": a, "b": b,
-               "has_figures": bool(comparison and comparison.figures)}  # fmt: skip
+               "has_figures": bool(comparison and comparison.figures),
+               "max_curve_figures": compare.MAX_CURVE_FIGURES}  # fmt: skip
     return render(request, "leaderboard/compare.html", context, status=status)

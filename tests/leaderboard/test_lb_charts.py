@@ -90,3 +90,15 @@ def test_a_config_keeps_its_colour_on_every_chart_whatever_its_position() -> Non
     second = colors_for([12, 40, 7])
     assert first[0] == second[2] and first[2] == second[0]
     assert len(set(colors_for([1, 1 + len(PALETTE), 1 + 2 * len(PALETTE)]))) == 3, "a clash takes the next free colour"
+
+
+def test_long_config_names_are_cut_in_charts_but_still_tell_configs_apart() -> None:
+    """A legend or category axis is as wide as its longest label: 50-character names left a 130 px plot."""
+    long_a = entry("a" * 60, {}, 1.0)
+    twin_prefix = [entry("p" * 40 + "-one", {}, 1.0), entry("p" * 40 + "-two", {}, 2.0)]
+    assert charts.short_label(long_a.config) == "a" * 24 + "… v1" and len(charts.short_label(long_a.config)) == 28
+    fig = charts.score_distribution([long_a, *twin_prefix])
+    names = [t.name for t in fig.data]
+    assert names[0] == "a" * 24 + "… v1"
+    assert len(set(names)) == 3, "two names that would be cut alike are kept whole"
+    assert charts.short_label(entry("short", {}, 1.0).config) == "short v1"

@@ -78,3 +78,17 @@ def test_the_environment_leader_is_the_boards_first_row_when_means_tie(
     home = client.get("/").content.decode()
     row = home[home.index('href="/boards/acro/"') :].split("</tr>")[0]
     assert "narrow v1" in row and "wide v1" not in row
+
+
+@pytest.mark.django_db
+def test_a_provisional_row_says_on_how_many_environments_it_is_confirmed(client, board, make_env, make_runs) -> None:
+    """Every provisional row said only "provisional": a config confirmed on 8 of 9 environments looked like one
+    with a single run."""
+    from leaderboard import services
+
+    second = make_env(slug="second", min_seeds=3, random_return=0.0, reference_return=100.0)
+    make_runs(board["strong"], second, [50.0, 60.0, 70.0])
+    services.recompute_all()
+    html = client.get("/").content.decode()
+    row = html[html.index(">close v1<") - 600 : html.index(">close v1<")]
+    assert "provisional" in row and "1 of 2 envs" in row

@@ -140,3 +140,16 @@ def test_media_files_are_not_served_even_in_debug(client: Client, settings: Any,
         settings.DEBUG = False
         importlib.reload(web.urls)
         clear_url_caches()
+
+
+def test_a_run_without_an_evaluation_says_so_and_a_succeeded_one_links_its_entry(client: Client, make_run: Any) -> None:
+    """A queued or failed run showed "— ± —" as its final evaluation; a finished one had no way to its entry."""
+    from web.runs.models import RunStatus
+
+    queued = make_run()
+    html = client.get(queued.get_absolute_url()).content.decode()
+    assert "not evaluated yet:" in html and '<span id="evaluated" hidden>' in html
+    done = make_run(seed=1, status=RunStatus.SUCCEEDED, final_return_mean=480.0, final_return_std=3.0)
+    html = client.get(done.get_absolute_url()).content.decode()
+    assert '<span id="not-evaluated" hidden>' in html and "480.00" in html
+    assert f'/boards/{done.environment.slug}/entries/{done.config_id}/">the entry it counts in</a>' in html

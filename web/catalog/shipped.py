@@ -76,7 +76,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         18.0,
         3618.0,
         "MuJoCo one-legged hopper: hop forward without falling.",
-        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Hopper-v3 (3,618.4), whose model v5 keeps",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Hopper-v3 (3,618.4); v5 keeps the v3 model",
     ),
     ShippedEnvironment(
         "halfcheetah-v5",
@@ -85,7 +85,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         -280.0,
         1786.0,
         "MuJoCo planar cheetah: run forward as fast as possible.",
-        "rl-baselines3-zoo's TRPO, a single run at 1M steps on HalfCheetah-v3 (1,785.5), whose model v5 keeps",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on HalfCheetah-v3 (1,785.5); v5 keeps the v3 model",
     ),
     ShippedEnvironment(
         "walker2d-v5",
@@ -104,7 +104,7 @@ SHIPPED: tuple[ShippedEnvironment, ...] = (
         0.0,
         366.0,
         "MuJoCo three-link swimmer in a viscous fluid: swim forward.",
-        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Swimmer-v3 (365.7), whose model v5 keeps",
+        "rl-baselines3-zoo's TRPO, a single run at 1M steps on Swimmer-v3 (365.7); v5 keeps the v3 model",
     ),
     ShippedEnvironment(
         "invertedpendulum-v5",

@@ -62,6 +62,9 @@
     });
     document.getElementById("progress").className = "progress progress-" + s.status;
     document.getElementById("checkpoint").hidden = !s.has_checkpoint;
+    const evaluated = s.final_return_mean !== null && s.final_return_mean !== undefined;
+    document.getElementById("evaluated").hidden = !evaluated;
+    document.getElementById("not-evaluated").hidden = evaluated;
     document.body.dataset.runStatus = s.status;
   }
 
