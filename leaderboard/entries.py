@@ -95,12 +95,24 @@ def build_entry_figures(runs: list[Run], params: dict[str, Any] | None = None) -
             fig.add_trace(go.Scatter(x=xs, y=ys, mode=spec.mode, name=f"seed {run.seed}"))
         # δ (the one trace tagged with its metric) keeps its own colour.
         seeds = [trace for trace in fig.data if (trace.meta or {}).get("metric") != run_charts.DELTA_METRIC]
+        many = len(shown) > FEW_SEEDS
         for i, trace in enumerate(seeds):
             color = charts.PALETTE[i % len(charts.PALETTE)]
             trace.update(line={"color": color}, marker={"color": color})
+            if many:
+                # Ten seeds' markers over 200 updates were a solid block of colour: thin lines only, and the
+                # line-search steps (markers by nature) as small translucent dots.
+                if trace.mode == "markers":
+                    trace.update(marker={"color": color, "size": 4, "opacity": 0.5})
+                else:
+                    trace.update(mode="lines", line={"color": color, "width": 1.2})
         fig.update_layout(showlegend=True)
         figs[spec.key] = charts.to_json(fig)
     return figs
+
+
+# Up to this many seeds an entry's charts draw each update's marker as a run page does.
+FEW_SEEDS = 3
 
 
 def entry_figures(entry: LeaderboardEntry, runs: list[Run]) -> dict[str, str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
@@ -162,5 +164,21 @@ def test_a_config_page_lists_its_results_with_links_to_its_entries(client, board
     html = client.get(board["strong"].get_absolute_url()).content.decode()
     table = html.split('id="config-entries"', 1)[1].split("</table>", 1)[0]
     assert f'href="{entry_url(board)}">cartpole</a>' in table
-    assert "1 (tied)" in table and "90.0 [" in table and "3 of 3" in table
+    assert "1 (tied)" in table and "90.0 [" in table and "<td>3</td>" in table
     assert "No finished runs yet" in client.get(make_config().get_absolute_url()).content.decode()
+
+
+@pytest.mark.django_db
+def test_an_entry_of_many_seeds_draws_thin_lines_not_a_block_of_markers(make_env, make_config, make_runs) -> None:
+    """Ten seeds' lines and markers over every update were a solid block of colour."""
+    from leaderboard import entries
+
+    env, config = make_env(), make_config()
+    few = make_runs(config, env, [1.0, 2.0])
+    many = make_runs(make_config(), env, [float(i) for i in range(6)])
+    kl_few = json.loads(entries.build_entry_figures(few, config.params)["kl"])
+    kl_many = json.loads(entries.build_entry_figures(many, config.params)["kl"])
+    seeds_few = [t for t in kl_few["data"] if t["name"].startswith("seed")]
+    seeds_many = [t for t in kl_many["data"] if t["name"].startswith("seed")]
+    assert {t["mode"] for t in seeds_few} == {"lines+markers"}
+    assert {t["mode"] for t in seeds_many} == {"lines"} and len(seeds_many) == 6
