@@ -62,6 +62,9 @@ def test_the_account_page_gathers_what_is_the_users(
     assert "not-mine" not in html
     assert f'<a href="{tiny_env.get_absolute_url()}">cartpole-tiny</a> (CartPole-v1)' in html
     assert reverse("accounts:password_change") in html
+    # What one does next, whatever one already has: submit, a new or imported config, an environment.
+    for url in ("runs:submit", "catalog:config_create", "catalog:config_import", "catalog:environment_create"):
+        assert f'href="{reverse(url)}"' in html, url
 
 
 def test_a_new_account_is_pointed_at_its_first_steps(client: Client, user: User) -> None:
