@@ -9,6 +9,7 @@
   var TITLE_PX = 13;
   var LINE_PX = 18;  // one line of a 13 px title at Plotly's line spacing (1.3 em), rounded up
   var TITLE_GAP = 10;  // px above a wrapped title, and below it
+  var LEGEND_ROW_PX = 20;  // one row of a horizontal legend
 
   function wrap(text, width) {
     var lines = [""];
@@ -46,8 +47,13 @@
         div.parentNode.classList.add("lb-scroll");
       }
     } else if (layout.showlegend !== false) {
+      // One legend row per entry, below the axis title; the figure grows by those rows instead of squeezing its
+      // plot (a fixed 120 px margin cut an 8-config legend short and put its first row on the axis title).
+      var entries = (fig.data || []).filter(function (t) { return t.showlegend !== false && t.name; }).length;
+      var rows = Math.max(1, entries) * LEGEND_ROW_PX;
       layout.legend = Object.assign({}, layout.legend, {orientation: "h", x: 0, y: -0.25, yanchor: "top"});
-      layout.margin = Object.assign({}, layout.margin, {b: 120});
+      layout.margin = Object.assign({}, layout.margin, {b: 100 + rows});
+      layout.height = (layout.height || 420) + rows;
     }
     return layout;
   }
