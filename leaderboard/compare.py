@@ -37,6 +37,7 @@ class Comparison:
     p_a_beats_b: stats.Estimate | None  # over the environments both have scores on
     n_shared: int
     figures: dict[str, str]
+    curves_cut: bool = False  # more environments have curves of both than the MAX_CURVE_FIGURES drawn
 
 
 def _full_params(config: TrainerConfig) -> dict[str, Any]:
@@ -87,14 +88,16 @@ def compare(a: TrainerConfig, b: TrainerConfig) -> Comparison:
             shared_b.append(eb.final_scores)
         rows.append(EnvironmentComparison(envs[env_id], ea, eb, p))
     overall = stats.probability_of_improvement(shared_a, shared_b) if shared_a else None
-    return Comparison(params_diff(a, b), rows, overall, len(shared_a), _figures(a, b, rows))
+    with_curves = [r for r in rows if r.a and r.b and r.a.curve and r.b.curve]
+    figures = _figures(a, b, with_curves[:MAX_CURVE_FIGURES])
+    return Comparison(params_diff(a, b), rows, overall, len(shared_a), figures, len(with_curves) > MAX_CURVE_FIGURES)
 
 
 def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentComparison]) -> dict[str, str]:
-    """One learning-curve figure per environment both configs have a curve on (the first MAX_CURVE_FIGURES)."""
+    """One learning-curve figure per row (environments both configs have a curve on)."""
     color_a, color_b = charts.colors_for([a.pk, b.pk])
     figures = {}
-    for row in [r for r in rows if r.a and r.b and r.a.curve and r.b.curve][:MAX_CURVE_FIGURES]:
+    for row in rows:
         fig = go.Figure()
         for entry, color in ((row.a, color_a), (row.b, color_b)):
             if entry is not None:

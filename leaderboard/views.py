@@ -192,6 +192,5 @@ def compare_configs(request: HttpRequest) -> HttpResponse:
         comparison = compare.cached_compare(a, b)
     status = 400 if form.is_bound and not form.is_valid() else 200
     context = {"form": form, "comparison": comparison, "a": a, "b": b,
-               "has_figures": bool(comparison and comparison.figures),
-               "max_curve_figures": compare.MAX_CURVE_FIGURES}  # fmt: skip
+               "has_figures": bool(comparison and comparison.figures)}  # fmt: skip
     return render(request, "leaderboard/compare.html", context, status=status)

@@ -163,6 +163,11 @@ def _decode_metrics(keys: list[str], values: torch.Tensor, kinds: torch.Tensor) 
     return rows
 
 
+# What a state that does not fit raises while loading: a missing key, a size mismatch, a wrong RNG state. Not every
+# Exception: a time limit or MemoryError arriving meanwhile is not the state's fault, and must not start a run over.
+_DOES_NOT_FIT = (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError)
+
+
 def restore(
     state: TrainingState,
     agent: Agent,
@@ -178,7 +183,7 @@ def restore(
     worker starts the run over) rather than train on."""
     try:
         config, space = TRPOConfig.from_dict(state.info["config"]), SpaceInfo.from_dict(state.info["space"])
-    except Exception as exc:
+    except _DOES_NOT_FIT as exc:
         raise CheckpointError(f"training state: unreadable config or spaces ({exc!r})") from exc
     if config != agent.config:
         raise CheckpointError("the training state was made with a different config")
@@ -188,9 +193,7 @@ def restore(
         return _load_into(state, agent, optimizer, generator, rng, reward_scaler)
     except CheckpointError:
         raise
-    # A missing key, a size mismatch, a wrong RNG state ("KeyError: 'numpy_rng'" failed runs). Not every
-    # Exception: a time limit or MemoryError arriving here is not the state's fault, and must not start a run over.
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError, RuntimeError) as exc:
+    except _DOES_NOT_FIT as exc:  # "KeyError: 'numpy_rng'" failed runs
         raise CheckpointError(f"training state does not fit this run: {exc!r}") from exc
 
 

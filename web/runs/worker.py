@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import math
 import os
 import signal
 import socket
@@ -30,6 +29,7 @@ from django.db import connection
 from django.utils import timezone
 
 from web.runs.dbretry import retrying
+from web.runs.jsonsafe import finite
 from web.runs.models import LostOwnership, Run, RunMetric, RunStatus, resume_state_path
 from web.runs.services import training_device
 from web.runs.signals import run_finished
@@ -375,7 +375,7 @@ def save_resume_state(run: Run, update: int, data: bytes) -> None:
     previous = run.resume_state.name
     # A name of this save's own (uuid): the clean-up below must never delete a file another save wrote (a stale
     # claim, or a storage that overwrites names).
-    target = storage.get_available_name(resume_state_path(run, f"update-{update}-{uuid.uuid4().hex[:12]}.state"))
+    target = resume_state_path(run, f"update-{update}-{uuid.uuid4().hex[:12]}.state")
     try:
         name = storage.save(target, ContentFile(data))
     except Exception:
@@ -445,12 +445,8 @@ def _reset_broken_connection() -> None:
 
 
 def _json_safe(metrics: dict[str, Any]) -> dict[str, float | None]:
-    """JSON (and PostgreSQL's jsonb) has no NaN or infinity: store those as null."""
-    safe: dict[str, float | None] = {}
-    for key, value in metrics.items():
-        number = None if value is None else float(value)
-        safe[key] = number if number is not None and math.isfinite(number) else None
-    return safe
+    """Metrics as plain floats, with NaN and infinities (which jsonb refuses) as null."""
+    return finite({key: None if value is None else float(value) for key, value in metrics.items()})
 
 
 def _is_system_failure(exc: BaseException) -> bool:
