@@ -21,7 +21,8 @@ from web.catalog.models import Environment, TrainerConfig
 from web.runs import broker
 from web.runs.models import LostOwnership, Run, RunMetric, RunStatus
 from web.runs.reconcile import reconcile
-from web.runs.worker import execute_run, load_resume_state
+from web.runs.resume_states import load_resume_state
+from web.runs.worker import execute_run
 
 TINY = {"n_steps": 64, "value_minibatch_size": 32, "value_epochs": 1, "hidden_sizes": [8], "device": "cpu"}
 

@@ -196,7 +196,7 @@ def test_a_storage_that_refuses_to_delete_a_training_state_does_not_break_the_ta
     was never sent and the row kept pointing at the file."""
     from django.core.files.base import ContentFile
 
-    from web.runs.worker import discard_resume_state
+    from web.runs.resume_states import discard_resume_state
 
     run = make_run()
     run.resume_state.save("state.bin", ContentFile(b"state"), save=True)
@@ -215,7 +215,7 @@ def test_a_training_state_that_did_not_fit_on_the_disk_leaves_no_partial_file(
 ) -> None:
     from django.core.files.storage import FileSystemStorage
 
-    from web.runs.worker import save_resume_state
+    from web.runs.resume_states import save_resume_state
 
     run = make_run()
     assert run.claim("here:1")

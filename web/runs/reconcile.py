@@ -23,9 +23,11 @@ from django.db.models import Q
 from django.utils import timezone
 
 from web.runs.broker import pending_run_ids
+from web.runs.dbretry import retrying
 from web.runs.models import Run, RunStatus
+from web.runs.resume_states import discard_resume_state
 from web.runs.services import enqueue
-from web.runs.signals import run_finished
+from web.runs.signals import announce_finished
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,12 @@ def _recover_lost_workers(now: datetime, report: Report) -> None:
         if run.cancel_requested:
             if fresh.update(status=RunStatus.CANCELLED, finished_at=now):
                 report.cancelled_lost.append(run.pk)
-                _announce(run.pk)
+                _free_and_announce(run.pk)
         elif run.attempts >= settings.TRUSTBOARD_MAX_ATTEMPTS:
             error = f"Its worker stopped responding (last heartbeat {seen}) {run.attempts} times; giving up."
             if fresh.update(status=RunStatus.FAILED, finished_at=now, error=error, system_failure=True):
                 report.failed_lost.append(run.pk)
-                _announce(run.pk)
+                _free_and_announce(run.pk)
         elif run.requeue(heartbeat_before=deadline):
             log.warning("run %s: no heartbeat since %s; requeued to resume after update %s", run.pk, seen,
                         run.resume_update)  # fmt: skip
@@ -88,7 +90,7 @@ def _cancel_queued_runs_asked_to_stop(now: datetime, report: Report) -> None:
     for run_id in Run.objects.filter(status=RunStatus.QUEUED, cancel_requested=True).values_list("pk", flat=True):
         if Run.objects.filter(pk=run_id, status=RunStatus.QUEUED).update(status=RunStatus.CANCELLED, finished_at=now):
             report.cancelled_lost.append(run_id)
-            _announce(run_id)
+            _free_and_announce(run_id)
 
 
 def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
@@ -110,17 +112,12 @@ def _reenqueue_lost_messages(now: datetime, report: Report) -> None:
             report.reenqueued.append(run.pk)
 
 
-def _announce(run_id: int) -> None:
+def _free_and_announce(run_id: int) -> None:
     """After a final transition here: free the run's training state (nothing resumes it now) and send
     ``run_finished``."""
-    from web.runs.dbretry import retrying
-    from web.runs.worker import discard_resume_state
-
     run = Run.objects.get(pk=run_id)
     try:  # storage that is down must not stop the pass: the file is orphaned, the other runs still recovered
         retrying(lambda: discard_resume_state(run))
     except Exception:
         log.exception("run %s: could not delete its training state", run_id)
-    for receiver, response in run_finished.send_robust(sender=Run, run=run):
-        if isinstance(response, Exception):
-            log.error("run_finished receiver %r failed for run %s: %r", receiver, run_id, response)
+    announce_finished(run)

@@ -13,7 +13,8 @@ from django.utils import timezone
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import FINAL_STATUSES, Queue, Run, RunStatus
 from web.runs.quotas import check_quota, record_deletion
-from web.runs.signals import run_deleted
+from web.runs.resume_states import discard_resume_state
+from web.runs.signals import announce_finished, run_deleted
 
 
 @dataclass(frozen=True)
@@ -149,11 +150,9 @@ def cancel_run(run: Run) -> RunStatus | None:
     which is freed, and ``run_finished`` is sent."""
     outcome = run.request_cancel()
     if outcome == RunStatus.CANCELLED:
-        from web.runs.worker import _announce, discard_resume_state
-
         if run.resume_state:
             transaction.on_commit(lambda: discard_resume_state(run), robust=True)
-        transaction.on_commit(lambda: _announce(run), robust=True)
+        transaction.on_commit(lambda: announce_finished(run), robust=True)
     return outcome
 
 

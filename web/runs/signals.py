@@ -11,7 +11,25 @@ A receiver should defer its work to the commit: a cascade sends it once per run,
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING
+
 from django.dispatch import Signal
+
+if TYPE_CHECKING:
+    from web.runs.models import Run
 
 run_finished = Signal()
 run_deleted = Signal()
+
+log = logging.getLogger(__name__)
+
+
+def announce_finished(run: Run) -> None:
+    """Send ``run_finished`` for ``run``; a failing receiver is logged and never takes its sender down (a worker,
+    the reconciler's pass, a cancel request)."""
+    from web.runs.models import Run
+
+    for receiver, response in run_finished.send_robust(sender=Run, run=run):
+        if isinstance(response, Exception):
+            log.error("run_finished receiver %r failed for run %s: %r", receiver, run.pk, response)

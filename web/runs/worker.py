@@ -17,7 +17,6 @@ import sys
 import threading
 import time
 import traceback
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -30,9 +29,10 @@ from django.utils import timezone
 
 from web.runs.dbretry import retrying
 from web.runs.jsonsafe import finite
-from web.runs.models import LostOwnership, Run, RunMetric, RunStatus, resume_state_path
+from web.runs.models import LostOwnership, Run, RunMetric, RunStatus
+from web.runs.resume_states import discard_resume_state, load_resume_state, save_resume_state
 from web.runs.services import training_device
-from web.runs.signals import run_finished
+from web.runs.signals import announce_finished
 
 if TYPE_CHECKING:
     from trainer import TrainingState
@@ -95,7 +95,7 @@ def execute_run(run_id: int, host: str | None = None, task_id: str = "") -> RunS
             return None
     if run.status in (RunStatus.FAILED, RunStatus.CANCELLED):
         retrying(lambda: discard_resume_state(run))
-    _announce(run)
+    announce_finished(run)
     return RunStatus(run.status)
 
 
@@ -125,7 +125,7 @@ def _owner_died_here(run: Run) -> bool:
                 log.warning("run %s: its worker process %s died after a cancel request; cancelled", run.pk, pid)
                 run.refresh_from_db()
                 discard_resume_state(run)
-                _announce(run)
+                announce_finished(run)
             return False
         log.warning("run %s: its worker process %s died; resuming it here", run.pk, pid)
         return run.requeue()
@@ -152,7 +152,7 @@ def fail_abandoned_run(run_id: int, reason: str, task_id: str = "") -> bool:
     if run.status != RunStatus.FAILED:
         return False
     discard_resume_state(run)
-    _announce(run)
+    announce_finished(run)
     return True
 
 
@@ -176,13 +176,6 @@ def _await_kill(run_id: int) -> None:
     log.warning("run %s was failed at its hard time limit; this process waits to be stopped", run_id)
     time.sleep(AWAIT_KILL_SECONDS)
     log.error("run %s: this process was not stopped within %ss; returning", run_id, AWAIT_KILL_SECONDS)
-
-
-def _announce(run: Run) -> None:
-    """Send ``run_finished``; a failing receiver is logged and never takes the worker down."""
-    for receiver, response in run_finished.send_robust(sender=Run, run=run):
-        if isinstance(response, Exception):
-            log.error("run_finished receiver %r failed for run %s: %r", receiver, run.pk, response)
 
 
 def _train_and_save(run: Run) -> None:
@@ -344,67 +337,6 @@ def _soft_limit_signal_blocked() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
-def load_resume_state(run: Run) -> TrainingState | None:
-    """The run's latest training state, after deleting metric rows it does not cover.
-
-    A worker that died after update 7 with its last state at update 6 left a row for update 7; the resumed run
-    produces update 7 again, so that row goes first (no duplicates, no gaps). Without a readable state the run
-    starts over and every earlier row goes.
-    """
-    from trainer import CheckpointError, TrainingState
-
-    state = None
-    if run.resume_state:
-        try:
-            with run.resume_state.open("rb") as f:
-                state = TrainingState.from_bytes(f.read())
-        except (OSError, CheckpointError, ValueError) as exc:
-            log.warning("run %s: training state %s unreadable (%s); starting over", run.pk, run.resume_state, exc)
-    covered = state.update if state is not None else 0
-    RunMetric.objects.filter(run=run, update__gt=covered).delete()
-    if state is not None:
-        log.info("run %s resumes after update %s", run.pk, state.update)
-    return state
-
-
-def save_resume_state(run: Run, update: int, data: bytes) -> None:
-    """Store a new training state, point the row at it, then delete the previous one (never a moment without)."""
-    storage = run.resume_state.storage
-    previous = run.resume_state.name
-    # A name of this save's own (uuid): the clean-up below must never delete a file another save wrote (a stale
-    # claim, or a storage that overwrites names).
-    target = resume_state_path(run, f"update-{update}-{uuid.uuid4().hex[:12]}.state")
-    try:
-        name = storage.save(target, ContentFile(data))
-    except Exception:
-        # A full disk left the part written so far under the name, pointed to by no row and never deleted.
-        with contextlib.suppress(Exception):
-            if storage.exists(target):
-                storage.delete(target)
-        raise
-    if not run._owned().update(resume_state=name, resume_update=update):
-        storage.delete(name)
-        raise LostOwnership(f"run {run.pk} is no longer owned by this worker")
-    run.resume_state.name, run.resume_update = name, update
-    if previous and previous != name:
-        storage.delete(previous)
-
-
-def discard_resume_state(run: Run) -> None:
-    """A finished run needs no training state: free the storage.
-
-    A storage that refuses the deletion (read-only, gone) leaves the file behind, logged; it must not raise out of
-    the task after the run's outcome is written (``run_finished`` was then never sent)."""
-    if run.resume_state:
-        try:
-            run.resume_state.storage.delete(run.resume_state.name)
-        except Exception:
-            log.exception("run %s: could not delete its training state %s; left in storage", run.pk,
-                          run.resume_state.name)  # fmt: skip
-        Run.objects.filter(pk=run.pk).update(resume_state="")
-        run.resume_state.name = ""
 
 
 def _db(operation: Callable[[], T]) -> T:
