@@ -55,6 +55,15 @@ def test_a_resumed_run_ends_bit_for_bit_like_an_uninterrupted_one(env_id: str, c
         assert torch.equal(a, b)
 
 
+def test_a_resumed_run_keeps_saving_states_on_the_same_schedule() -> None:
+    """A second interruption must not cost everything since the first: resuming keeps ``checkpoint_every``."""
+    states: list[TrainingState] = []
+    train(CONFIG, "CartPole-v1", total_steps=256 * 7, seed=5, checkpoint_every=2, on_checkpoint=states.append)
+    later: list[TrainingState] = []
+    train(CONFIG, "CartPole-v1", total_steps=256 * 7, seed=5, resume=states[0], on_checkpoint=later.append)
+    assert [s.update for s in later] == [4, 6]
+
+
 def test_it_refuses_a_state_from_another_config_or_seed() -> None:
     states: list[TrainingState] = []
     train(CONFIG, "CartPole-v1", total_steps=256 * 3, seed=1, checkpoint_every=1, on_checkpoint=states.append)
