@@ -27,7 +27,8 @@ from leaderboard.services import refresh_entry
 from web.runs.models import RunMetric, RunStatus
 
 TALLY = Tally("fuzz_api")
-PARAMS = ["page", "page_size", "sort", "format", "environment", "config", "status", "after", "from", "seeds"]
+PARAMS = ["page", "page_size", "sort", "format", "environment", "config", "status", "after", "from", "seeds", "q",
+          "mine"]  # fmt: skip
 RAW_QUERY = "raw query string"
 KINDS = [*CLASS_NAMES, RAW_QUERY]
 
@@ -58,6 +59,7 @@ ENDPOINTS = [
     Endpoint("run page", lambda w: reverse("runs:detail", args=[w["run"].pk])),
     Endpoint("environments page", lambda w: reverse("catalog:environments")),
     Endpoint("configs page", lambda w: reverse("catalog:configs")),
+    Endpoint("my configs (signed in)", lambda w: reverse("catalog:configs"), signed_in=True),
     Endpoint("my runs (signed in)", lambda w: reverse("runs:mine"), signed_in=True),
     Endpoint("submit form (signed in)", lambda w: reverse("runs:submit"), signed_in=True),
     Endpoint("config copy form (signed in)", lambda w: reverse("catalog:config_create"), signed_in=True),

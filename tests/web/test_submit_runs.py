@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from web_helpers import TINY_PARAMS
 
 from web.catalog.models import Environment, TrainerConfig
+from web.catalog.shipped import DEFAULT_CONFIG_NAME
 from web.runs.models import Run, RunStatus
 
 URL = reverse("runs:submit")
@@ -123,3 +128,43 @@ def test_the_page_shows_the_allowance_and_each_environments_budget(
     assert f"Runs queued or running: 2 of {allowance.max_active_runs}" in html
     assert f"({allowance.max_steps_per_day - 2 * tiny_env.budget_steps:,} left)" in html
     assert f'"{tiny_env.pk}": {tiny_env.budget_steps}' in html, "the budgets the page's script multiplies"
+
+
+def config_options(html: str) -> list[str]:
+    menu = html[html.index('<select name="config"') :].split("</select>")[0]
+    return re.findall(r'<option value="\d+"[^>]*>([^<]+)</option>', menu)
+
+
+def test_it_labels_each_config_with_its_owner_mine_and_the_shipped_ones_first(
+    signed_in: Client, user: User, other_user: User, tiny_env: Environment
+) -> None:
+    """With hundreds of configs in one menu, "tiny v2" alone does not say whose it is."""
+    TrainerConfig.objects.create(name="aaa", owner=other_user, params=TINY_PARAMS)
+    TrainerConfig.objects.create(name="bbb", params=TINY_PARAMS)  # its account was deleted
+    old = TrainerConfig.objects.create(name=DEFAULT_CONFIG_NAME, params=TINY_PARAMS)
+    TrainerConfig.objects.create(name=DEFAULT_CONFIG_NAME, version=2, params=TINY_PARAMS, is_default=True, parent=old)
+    v1 = TrainerConfig.objects.create(name="zzz", owner=user, params=TINY_PARAMS)
+    TrainerConfig.objects.create(name="zzz", version=2, owner=user, params=TINY_PARAMS, parent=v1)
+    assert config_options(signed_in.get(URL).content.decode()) == [
+        "zzz v2 — alice",
+        "zzz v1 — alice",
+        f"{DEFAULT_CONFIG_NAME} v2 — shipped, default",
+        f"{DEFAULT_CONFIG_NAME} v1 — shipped",
+        "aaa v1 — mallory",
+        "bbb v1 — no owner",
+    ]
+
+
+def test_the_page_runs_the_same_queries_however_many_owners_have_configs(
+    signed_in: Client, user: User, tiny_env: Environment
+) -> None:
+    def queries(n: int) -> int:
+        for i in range(n):
+            owner = User.objects.create_user(f"owner-{n}-{i}")
+            TrainerConfig.objects.create(name=f"cfg-{n}-{i}", owner=owner, params=TINY_PARAMS)
+        with CaptureQueriesContext(connection) as ctx:
+            html = signed_in.get(URL).content.decode()
+        assert f"cfg-{n}-0 v1 — owner-{n}-0" in html
+        return len(ctx.captured_queries)
+
+    assert queries(2) == queries(30)

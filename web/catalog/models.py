@@ -11,6 +11,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.urls import reverse
 
+from web.catalog.shipped import DEFAULT_CONFIG_NAME
+
 MAX_BUDGET_STEPS = 50_000_000
 # trainer.envs.MAX_SEED, the largest seed every library accepts (the web does not import torch to read it).
 MAX_EVAL_SEED = 2**32 - 1
@@ -130,6 +132,24 @@ class ConfigLockedError(RuntimeError):
     """Raised on an attempt to change the hyperparameters of a config version that has runs."""
 
 
+class TrainerConfigQuerySet(models.QuerySet["TrainerConfig"]):
+    def matching(self, text: str) -> TrainerConfigQuerySet:
+        """Versions whose name or owner's username contains ``text``, ignoring case (all of them for no text): people
+        look for a config by what it is called or by who made it."""
+        if not text:
+            return self
+        return self.filter(models.Q(name__icontains=text) | models.Q(owner__username__icontains=text))
+
+    def for_chooser(self, user_id: int | None) -> TrainerConfigQuerySet:
+        """Every version, with its owner, the user's own first, then the shipped ones, then everyone else's (each
+        group by name, newest version first): with hundreds of configs a user looks for their own or the default."""
+        groups = [models.When(owner__isnull=True, name=DEFAULT_CONFIG_NAME, then=1)]
+        if user_id is not None:
+            groups.insert(0, models.When(owner_id=user_id, then=0))
+        group = models.Case(*groups, default=2, output_field=models.IntegerField())
+        return self.select_related("owner").alias(group=group).order_by("group", "name", "-version")
+
+
 class TrainerConfig(models.Model):
     """A named, versioned TRPOConfig; ``params`` is the trainer's own ``to_dict()`` (all fields, validated).
 
@@ -147,6 +167,8 @@ class TrainerConfig(models.Model):
     is_default = models.BooleanField(default=False)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TrainerConfigQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "-version"]
@@ -170,6 +192,19 @@ class TrainerConfig(models.Model):
             if stored is not None and stored != self.params:
                 raise ConfigLockedError(f"{self} has runs; save the change as a new version instead")
         super().save(*args, **kwargs)
+
+    @property
+    def is_shipped(self) -> bool:
+        """A version of the catalog's default config, which ``load_catalog`` creates without an owner."""
+        return self.owner_id is None and self.name == DEFAULT_CONFIG_NAME
+
+    @property
+    def owner_label(self) -> str:
+        """Whose config this is, as lists and the submit form say it (select the owner with the rows): a config
+        without an owner is a shipped one, or one whose account was deleted or that an admin saved without one."""
+        if self.owner_id is not None:
+            return self.owner.get_username()
+        return "shipped" if self.is_shipped else "no owner"
 
     @property
     def is_locked(self) -> bool:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.db import IntegrityError, transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from web.catalog.forms import EnvironmentForm, Sb3ImportForm, TrainerConfigForm
+from web.catalog.listing import page_of, pager_query, search_text
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.services import (
     ConfigGone,
@@ -32,9 +33,14 @@ RECENT_RUNS = 20
 
 
 def environment_list(request: HttpRequest) -> HttpResponse:
-    # Explicit order: Django leaves Meta.ordering out of a query that groups for a count.
-    environments = Environment.objects.select_related("created_by").annotate(n_runs=Count("runs")).order_by("slug")
-    return render(request, "catalog/environment_list.html", {"environments": environments})
+    """Environments by slug, a page at a time (anyone signed in may register one), searched by slug or gym id."""
+    q = search_text(request)
+    environments = Environment.objects.annotate(n_runs=Count("runs")).order_by("slug")  # explicit: see config_list
+    if q:
+        environments = environments.filter(Q(slug__icontains=q) | Q(gym_id__icontains=q))
+    page = page_of(request, environments)
+    context = {"page": page, "environments": page.object_list, "q": q, "pager_query": pager_query(q=q)}
+    return render(request, "catalog/environment_list.html", context)
 
 
 def environment_detail(request: HttpRequest, slug: str) -> HttpResponse:
@@ -62,10 +68,24 @@ def environment_create(request: HttpRequest) -> HttpResponse:
 
 
 def config_list(request: HttpRequest) -> HttpResponse:
-    configs = (
-        TrainerConfig.objects.select_related("owner").annotate(n_runs=Count("runs")).order_by("name", "-version")
-    )  # Meta.ordering is left out of a grouped query, as above
-    return render(request, "catalog/config_list.html", {"configs": configs})
+    """Every version of every config, by name and newest version first, a page at a time; searched by name or
+    owner, or only the signed-in user's own (``?mine=1``)."""
+    q = search_text(request)
+    mine = request.user.is_authenticated and request.GET.get("mine") == "1"
+    # Explicit order: Django leaves Meta.ordering out of a query that groups for a count.
+    configs = TrainerConfig.objects.select_related("owner").annotate(n_runs=Count("runs")).order_by("name", "-version")
+    configs = configs.matching(q)
+    if mine:
+        configs = configs.filter(owner=request.user)
+    page = page_of(request, configs)
+    context = {
+        "page": page,
+        "configs": page.object_list,
+        "q": q,
+        "mine": mine,
+        "pager_query": pager_query(q=q, mine="1" if mine else ""),
+    }
+    return render(request, "catalog/config_list.html", context)
 
 
 def config_detail(request: HttpRequest, pk: int) -> HttpResponse:

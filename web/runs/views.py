@@ -39,7 +39,7 @@ METRICS_PER_POLL = 2000
 
 @login_required
 def submit(request: HttpRequest) -> HttpResponse:
-    form = SubmitRunForm(request.POST or None, initial=request.GET.dict() or None)
+    form = SubmitRunForm(request.POST or None, initial=request.GET.dict() or None, user_id=request.user.pk)
     if request.method == "POST" and form.is_valid():
         from trainer import ConfigError
 
