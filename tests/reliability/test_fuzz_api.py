@@ -28,7 +28,7 @@ from web.runs.models import RunMetric, RunStatus
 
 TALLY = Tally("fuzz_api")
 PARAMS = ["page", "page_size", "sort", "format", "environment", "config", "status", "after", "from", "seeds", "q",
-          "mine"]  # fmt: skip
+          "mine", "owner"]  # fmt: skip
 RAW_QUERY = "raw query string"
 KINDS = [*CLASS_NAMES, RAW_QUERY]
 
@@ -57,6 +57,7 @@ ENDPOINTS = [
     Endpoint("overall export json", lambda w: reverse("leaderboard:overall_export", args=["json"])),
     Endpoint("run status.json", lambda w: reverse("runs:status", args=[w["run"].pk])),
     Endpoint("run page", lambda w: reverse("runs:detail", args=[w["run"].pk])),
+    Endpoint("runs list", lambda w: reverse("runs:list")),
     Endpoint("environments page", lambda w: reverse("catalog:environments")),
     Endpoint("configs page", lambda w: reverse("catalog:configs")),
     Endpoint("my configs (signed in)", lambda w: reverse("catalog:configs"), signed_in=True),

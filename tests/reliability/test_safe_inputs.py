@@ -30,7 +30,7 @@ from trainer.envs import make_env as trainer_make_env
 from trainer.envs import make_vector_env
 from web.catalog.forms import EnvironmentForm, TrainerConfigForm
 from web.catalog.models import Environment, TrainerConfig
-from web.runs.forms import SubmitRunForm
+from web.runs.forms import RunFilterForm, SubmitRunForm
 from web.runs.models import Run, RunStatus
 
 SENTINEL_MODULE = "trustboard_evil_sentinel"
@@ -190,7 +190,7 @@ def test_every_text_column_of_our_models_has_a_maximum_length() -> None:
         assert model._meta.get_field(name).max_length == 2000
 
 
-@pytest.mark.parametrize("form_class", [EnvironmentForm, TrainerConfigForm, SubmitRunForm])
+@pytest.mark.parametrize("form_class", [EnvironmentForm, TrainerConfigForm, SubmitRunForm, RunFilterForm])
 def test_every_text_input_of_every_form_is_bounded(db: None, form_class: type[forms.Form]) -> None:
     form = form_class()
     for name, field in form.fields.items():

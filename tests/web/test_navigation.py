@@ -62,3 +62,18 @@ def test_a_failed_run_says_why_and_how_to_try_again(client: Client, make_run: An
     assert '<h2 id="error-heading" >Why it stopped</h2>' in html or '<h2 id="error-heading">Why it stopped</h2>' in html
     assert f"{reverse('runs:submit')}?config={run.config_id}&amp;environment={run.environment_id}" in html
     assert 'class="progress progress-failed"' in html
+
+
+def test_the_navigation_and_the_home_page_link_every_run(client: Client, db: None) -> None:
+    html = client.get(reverse("leaderboard:home")).content.decode()
+    nav = html.split('<nav class="nav">', 1)[1].split("</nav>", 1)[0]
+    assert f'href="{reverse("runs:list")}">Runs<' in nav
+    assert f'href="{reverse("runs:list")}" id="all-runs">See all runs<' in html
+
+
+def test_environment_and_config_pages_link_their_runs_in_the_runs_list(client: Client, make_run: Any) -> None:
+    run = make_run()
+    env_html = client.get(run.environment.get_absolute_url()).content.decode()
+    assert f'href="{reverse("runs:list")}?environment={run.environment.slug}" id="all-runs"' in env_html
+    config_html = client.get(run.config.get_absolute_url()).content.decode()
+    assert f'href="{reverse("runs:list")}?config={run.config_id}" id="all-runs"' in config_html

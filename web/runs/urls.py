@@ -7,6 +7,7 @@ from web.runs import views
 
 app_name = "runs"
 urlpatterns = [
+    path("", views.run_list, name="list"),
     path("new/", views.submit, name="submit"),
     path("mine/", views.mine, name="mine"),
     path("<id:pk>/", views.detail, name="detail"),

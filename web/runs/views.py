@@ -1,4 +1,4 @@
-"""Submit runs, list mine, watch one live, cancel or delete it, download its checkpoint."""
+"""Submit runs, list them (everyone's, filtered, or mine), watch one live, cancel or delete one, get its checkpoint."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from web.catalog.models import Environment, TrainerConfig
 from web.runs import charts
-from web.runs.forms import SubmitRunForm
+from web.runs.forms import RunFilterForm, SubmitRunForm
 from web.runs.jsonsafe import finite
 from web.runs.models import Run, RunMetric, RunStatus
 from web.runs.quotas import QuotaExceeded, allowance
@@ -88,6 +88,23 @@ def batch_sizes(configs: Iterable[TrainerConfig]) -> dict[str, int]:
 def mine(request: HttpRequest) -> HttpResponse:
     page = Paginator(Run.objects.for_list().filter(owner=request.user), RUNS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "runs/mine.html", {"page": page, "runs": page.object_list})
+
+
+@require_safe
+def run_list(request: HttpRequest) -> HttpResponse:
+    """Every run, newest first, filtered by the query string; public, as each run's page is.
+
+    Not page-cached, unlike the boards: it shows live statuses and progress, which change without a new run.
+    Refused filters list no runs (status 400) rather than every run, which would read as their result.
+    """
+    form = RunFilterForm(request.GET)
+    valid = form.is_valid()
+    # Newest first by primary key, as the API lists runs: its index serves the page slice without a sort.
+    runs = form.filter(Run.objects.for_list()).order_by("-pk") if valid else Run.objects.none()
+    # get_page clamps: a page past the end shows the last one, a page that is not a number the first.
+    page = Paginator(runs, RUNS_PER_PAGE).get_page(request.GET.get("page"))
+    context = {"form": form, "page": page, "runs": page.object_list, "query": form.query_string() if valid else ""}
+    return render(request, "runs/list.html", context, status=200 if valid else 400)
 
 
 def _rows(run: Run, after: int = 0) -> list[dict[str, Any]]:
