@@ -27,6 +27,7 @@ from django.core.files.base import ContentFile
 from django.db import connection
 from django.utils import timezone
 
+from web.release import code_version
 from web.runs.dbretry import retrying
 from web.runs.jsonsafe import finite
 from web.runs.models import LostOwnership, Run, RunMetric, RunStatus
@@ -411,22 +412,3 @@ def _platform_failure(exc: BaseException) -> str:
         f"The platform failed this run ({type(exc).__name__}: storage, database or worker installation), not its "
         "config or environment; it does not count against your quota. The details are in the worker's log."
     )
-
-
-def code_version() -> str:
-    """The deployed commit: TRUSTBOARD_CODE_VERSION (set by the image build) or the checkout's git HEAD."""
-    if version := os.environ.get("TRUSTBOARD_CODE_VERSION"):
-        return version
-    git = Path(settings.BASE_DIR) / ".git"
-    try:
-        head = (git / "HEAD").read_text().strip()
-        if head.startswith("ref: "):
-            ref = head[5:]
-            ref_file = git / ref
-            if ref_file.exists():
-                return ref_file.read_text().strip()[:12]
-            packed = (git / "packed-refs").read_text().splitlines() if (git / "packed-refs").exists() else []
-            return next((line.split()[0][:12] for line in packed if line.endswith(ref)), "unknown")
-        return head[:12]
-    except OSError:
-        return "unknown"

@@ -140,8 +140,13 @@ def caches_for(url: str) -> dict[str, dict[str, str]]:
     each process keeps its own in memory, which is right for the single-process local default."""
     if url:
         return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url,
-                            "KEY_PREFIX": "trustboard"}}  # fmt: skip
-    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+                            "KEY_PREFIX": "trustboard", "KEY_FUNCTION": "web.cachekeys.make_key"}}  # fmt: skip
+    return {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "KEY_FUNCTION": "web.cachekeys.make_key",
+        }
+    }
 
 
 CACHE_URL = env_str("CACHE_URL", "")
