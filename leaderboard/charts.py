@@ -2,11 +2,13 @@
 
 Figures are returned as JSON text that is safe inside ``<script type="application/json">`` (``<``, ``>``
 and ``&`` escaped as ``\\u003c``…), because config names and parameters are user input. Pages hand the text
-to the locally served plotly.js; nothing here runs per request.
+to the locally served plotly.js; nothing here runs per request but :func:`figure_height`. A builder with
+nothing to draw returns None and the figure is left out: the page puts a sentence in its place, not empty axes.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +22,8 @@ TOP_CURVES = 8
 """Learning curves drawn on a board: more than this many bands become unreadable."""
 TOP_BOXES = 20
 MAX_PARCOORDS = 500
+SCORE_AXIS_CLEARANCE = 45
+"""Pixels between the parallel-coordinates plot's right edge (its score axis) and the colour bar."""
 PROFILE_CONFIGS = 8
 PALETTE = qualitative.Plotly + qualitative.D3
 LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "template": "plotly_white", "height": 420}
@@ -29,6 +33,20 @@ def to_json(fig: go.Figure) -> str:
     """Figure JSON with HTML-sensitive characters escaped (still valid JSON)."""
     text = fig.to_json()
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+# A figure's layout height, the only "height" key our figures set (no trace type we draw has one). In JSON a
+# string's quotes are escaped, so a config name cannot contain the key as written here.
+_HEIGHT = re.compile(r'"height":\s*(\d+(?:\.\d+)?)')
+DEFAULT_HEIGHT = 450
+"""plotly.js's height for a layout that sets none."""
+
+
+def figure_height(text: str) -> int:
+    """The height in px a figure's JSON text asks for: its box reserves it before plotly.js draws, so the page does
+    not move. Read with a search, not a parse: an entry's figures hold every update of every seed."""
+    match = _HEIGHT.search(text)
+    return round(float(match.group(1))) if match else DEFAULT_HEIGHT
 
 
 def label(config: Any) -> str:
@@ -95,10 +113,15 @@ def band_traces(name: str, x: list[float], mean: list[float], low: list[float], 
     ]  # fmt: skip
 
 
-def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
-    """Mean evaluation-return curve of the top entries with a 95% band across seeds, over steps."""
-    fig = go.Figure()
+def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure | None:
+    """Mean evaluation-return curve of the top entries with a 95% band across seeds, over steps.
+
+    None when no entry has a curve (its runs recorded no update): the board says so instead of drawing empty axes.
+    """
     shown = [e for e in entries if e.curve][:TOP_CURVES]
+    if not shown:
+        return None
+    fig = go.Figure()
     for e, color in zip(shown, colors_for([e.config_id for e in shown]), strict=True):
         c = e.curve
         fig.add_traces(band_traces(curve_label(e), c["steps"], c["mean"], c["low"], c["high"], color))
@@ -109,10 +132,12 @@ def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure:
     return fig
 
 
-def score_distribution(entries: Sequence[Any]) -> go.Figure:
-    """Final score of every seed, per entry (box with all points), for the top entries."""
-    fig = go.Figure()
+def score_distribution(entries: Sequence[Any]) -> go.Figure | None:
+    """Final score of every seed, per entry (box with all points), for the top entries; None when none has one."""
     shown = list(entries[:TOP_BOXES])
+    if not any(e.final_scores for e in shown):
+        return None
+    fig = go.Figure()
     names = short_labels([e.config for e in shown])
     for e, color, name in zip(shown, colors_for([e.config_id for e in shown]), names, strict=True):
         fig.add_trace(
@@ -166,34 +191,44 @@ def sensitivity(entries: Sequence[Any]) -> go.Figure | None:
     dims.append({"label": "score", "values": scores})
     fig = go.Figure(
         go.Parcoords(
-            line={"color": scores, "colorscale": "Viridis", "showscale": True},
+            # The colour bar stands clear of the score axis, the last one: its range labels (centred on the axis) ran
+            # under a bar drawn at the default 10 px from the plot.
+            line={
+                "color": scores,
+                "colorscale": "Viridis",
+                "showscale": True,
+                "colorbar": {"thickness": 14, "xpad": SCORE_AXIS_CLEARANCE},
+            },
             dimensions=dims,
         )
     )
     fig.update_layout(title="Hyperparameter sensitivity (parameters that vary, against score)",
-                      **{**LAYOUT, "margin": {"l": 60, "r": 60, "t": 80, "b": 30}})  # fmt: skip
+                      **{**LAYOUT, "margin": {"l": 60, "r": 120, "t": 80, "b": 30}})  # fmt: skip
     return fig
 
 
 def environment_figures(env: Any, entries: Sequence[Any]) -> dict[str, str]:
-    """All figures of an environment board, as escaped JSON text, from entries in display order."""
+    """The figures of an environment board that have something to draw, as escaped JSON text, from entries in
+    display order. A missing name is a chart with no data; the board puts a sentence in its place."""
     if not entries:
         return {}
-    figures = {
-        "curves": to_json(learning_curves(entries, env.budget_steps)),
-        "scores": to_json(score_distribution(entries)),
+    built = {
+        "curves": learning_curves(entries, env.budget_steps),
+        "scores": score_distribution(entries),
+        "sensitivity": sensitivity(entries),
     }
-    if (parcoords := sensitivity(entries)) is not None:
-        figures["sensitivity"] = to_json(parcoords)
-    return figures
+    return {name: to_json(fig) for name, fig in built.items() if fig is not None}
 
 
 def performance_profile(
     rows: Sequence[Any], scores: dict[int, dict[int, np.ndarray]], labels: dict[int, str]
-) -> go.Figure:
-    """Performance profiles (Agarwal et al. 2021): fraction of runs above each normalised score tau."""
-    top = [r for r in rows if r.config_id in scores][:PROFILE_CONFIGS]
-    values = np.concatenate([s for r in top for s in scores[r.config_id].values()]) if top else np.zeros(1)
+) -> go.Figure | None:
+    """Performance profiles (Agarwal et al. 2021): fraction of runs above each normalised score tau; None when no
+    config has a score to profile."""
+    top = [r for r in rows if scores.get(r.config_id)][:PROFILE_CONFIGS]
+    if not top:
+        return None
+    values = np.concatenate([s for r in top for s in scores[r.config_id].values()])
     taus = np.linspace(min(0.0, float(values.min())), max(1.0, float(values.max())), 61)
     fig = go.Figure()
     for r, color in zip(top, colors_for([r.config_id for r in top]), strict=True):
@@ -212,6 +247,5 @@ def performance_profile(
 def overall_figures(
     rows: Sequence[Any], scores: dict[int, dict[int, np.ndarray]], labels: dict[int, str]
 ) -> dict[str, str]:
-    if not rows:
-        return {}
-    return {"profile": to_json(performance_profile(rows, scores, labels))}
+    profile = performance_profile(rows, scores, labels) if rows else None
+    return {} if profile is None else {"profile": to_json(profile)}

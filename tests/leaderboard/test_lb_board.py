@@ -92,3 +92,20 @@ def test_it_shows_a_new_result_after_a_refresh(client, board, make_config, make_
     make_runs(cfg, board["env"], [500.0, 510.0, 520.0])
     services.refresh_entry(cfg.pk, board["env"].pk)
     assert names_in_order(client.get(url).content.decode())[0] == "newcomer"
+
+
+@pytest.mark.django_db
+def test_a_board_whose_runs_recorded_no_update_says_so_instead_of_drawing_empty_curves(
+    client, make_env, make_config, make_runs
+) -> None:
+    from leaderboard import services
+
+    env = make_env(slug="silent", min_seeds=1)
+    make_runs(make_config(name="quiet"), env, [50.0], curves=False)
+    services.recompute_all()
+    html = client.get(reverse("leaderboard:environment", args=["silent"])).content.decode()
+    assert 'id="chart-curves"' not in html and 'id="chart-curves-empty"' in html
+    assert "none of these entries' runs recorded an update" in html
+    assert 'data-lb-figure="fig-scores"' in html and 'style="min-height: 420px"' in html
+    entry = client.get(reverse("leaderboard:entry", args=["silent", env.lb_entries.get().config_id])).content.decode()
+    assert 'id="charts-empty"' in entry and "data-lb-figure" not in entry

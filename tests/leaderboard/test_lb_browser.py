@@ -80,6 +80,21 @@ def test_on_a_phone_the_charts_fit_the_screen(live_server, board, chromium) -> N
         assert "lb-scroll" in (page.locator("figure:has(#chart-sensitivity)").get_attribute("class") or "")
         assert sensitivity.bounding_box()["width"] >= 4 * 90, "four axes at ~90 px each: wider than the screen"
         assert page.evaluate("document.documentElement.scrollWidth") <= 390, "the page itself does not scroll sideways"
+        # Every box keeps its label (Plotly showed one in two on a phone), and the colour bar stands clear of the
+        # score axis, the last one, and of its labels.
+        scores = page.evaluate(
+            "(() => { const d = document.getElementById('chart-scores'); "
+            "return [d.data.length, d.layout.xaxis.dtick, d.layout.xaxis.tickangle]; })()"
+        )
+        assert scores[1:] == [1, -90], "one upright label per box, whatever the number of boxes"
+        assert page.locator("#chart-scores .xtick text").count() == scores[0]
+        clear = page.evaluate("""(() => {
+            const axes = [...document.querySelectorAll('#chart-sensitivity .parcoords .axis')];
+            const score = Math.max(...[...axes[axes.length - 1].querySelectorAll('text')]
+                .map(t => t.getBoundingClientRect().right));
+            return document.querySelector('#chart-sensitivity .cbfill').getBoundingClientRect().left - score;
+        })()""")
+        assert clear >= 40, f"the colour bar starts {clear} px right of the score axis' labels"
         compare = charts_on(page, f"{live_server.url}/compare/?a={board['strong'].pk}&b={board['close'].pk}")
         assert compare == ["chart-curves-cartpole"]
         # Short enough for a phone since the band's explanation moved above the charts: no wrap needed.
@@ -102,3 +117,51 @@ def test_on_a_phone_the_charts_fit_the_screen(live_server, board, chromium) -> N
         assert layout["margin"]["t"] == 40
     finally:
         wide.close()
+
+
+BOX_HEIGHTS = "nodes => Object.fromEntries(nodes.map(n => [n.id, n.getBoundingClientRect().height]))"
+
+
+def test_charts_keep_their_box_height_and_a_run_without_updates_says_so(live_server, board, make_runs,
+                                                                        chromium) -> None:  # fmt: skip
+    """A chart's box is as tall before plotly.js draws (the page as served, scripts off) as after, so the page does
+    not jump; a run with no update shows a sentence instead of empty axes, and its charts once updates arrive."""
+    from web.runs.models import Run, RunMetric
+
+    run = Run.objects.filter(config=board["strong"]).first()
+    pages = [f"{live_server.url}/boards/cartpole/", f"{live_server.url}{run.get_absolute_url()}"]
+    before: dict[str, float] = {}
+    served = chromium.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        page = served.new_page()
+        for url in pages:
+            page.goto(url)
+            before.update(page.eval_on_selector_all(".chart", BOX_HEIGHTS))
+    finally:
+        served.close()
+    assert {"chart-curves", "chart-scores", "chart-sensitivity", "chart-learning_curve", "chart-kl"} <= set(before)
+    context = chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        for url in pages:
+            page.goto(url)
+            page.wait_for_function("[...document.querySelectorAll('.chart')].every(n => n.querySelector('.main-svg'))")
+            for name, height in page.eval_on_selector_all(".chart", BOX_HEIGHTS).items():
+                assert abs(height - before[name]) <= 3, f"{name}: {before[name]} px before drawing, {height} after"
+
+        (failed,) = make_runs(board["default"], board["env"], [0.0], status="failed", curves=False, first_seed=50)
+        page.goto(f"{live_server.url}{failed.get_absolute_url()}")
+        assert page.inner_text("#charts-empty") == "No updates recorded: the run failed before its first update."
+        assert page.locator(".chart").count() == 0 and page.is_hidden("#charts")
+
+        queued = Run.objects.create(config=board["default"], environment=board["env"], seed=60, owner=run.owner)
+        page.goto(f"{live_server.url}{queued.get_absolute_url()}")
+        assert page.inner_text("#charts-empty").startswith("Charts appear after the first update")
+        assert page.is_hidden("#charts") and page.locator(".js-plotly-plot").count() == 0
+        RunMetric.objects.create(run=queued, update=1, steps=512, metrics={"rollout/ep_return_mean": 9.0})
+        Run.objects.filter(pk=queued.pk).update(status="running", updates_done=1)
+        page.wait_for_selector("#chart-learning_curve .main-svg", timeout=10_000)  # the next poll draws them
+        assert page.is_hidden("#charts-empty")
+        assert page.evaluate("document.getElementById('chart-learning_curve').data[0].y") == [9.0]
+    finally:
+        context.close()

@@ -102,3 +102,31 @@ def test_long_config_names_are_cut_in_charts_but_still_tell_configs_apart() -> N
     assert names[0] == "a" * 24 + "… v1"
     assert len(set(names)) == 3, "two names that would be cut alike are kept whole"
     assert charts.short_label(entry("short", {}, 1.0).config) == "short v1"
+
+
+def test_a_chart_with_nothing_to_draw_is_left_out_for_a_sentence_instead_of_empty_axes() -> None:
+    """An entry whose runs recorded no update has no curve: the board drew a curves chart with no trace."""
+    no_curves = [entry("a", {"max_kl": 0.01}, 1.0), entry("b", {"max_kl": 0.02}, 2.0)]
+    assert charts.learning_curves(no_curves, budget=10) is None
+    assert set(charts.environment_figures(SimpleNamespace(budget_steps=10), no_curves)) == {"scores", "sensitivity"}
+    unevaluated = SimpleNamespace(**{**vars(no_curves[0]), "final_scores": []})
+    assert charts.score_distribution([unevaluated]) is None
+    row = SimpleNamespace(config_id=1)
+    assert charts.performance_profile([row], {}, {}) is None
+    assert charts.overall_figures([row], {}, {}) == {}
+
+
+def test_it_reads_the_height_each_figure_reserves_on_its_box() -> None:
+    curve = {"steps": [0, 10], "mean": [1, 2], "low": [0, 1], "high": [2, 3]}
+    rows = [entry('"height": 9', {"max_kl": 0.01}, 1.0, curve), entry("b", {"max_kl": 0.02}, 2.0, curve)]
+    figures = charts.environment_figures(SimpleNamespace(budget_steps=10), rows)
+    profile = charts.overall_figures([SimpleNamespace(config_id=1)], {1: {7: np.array([0.5])}}, {1: "c v1"})
+    for text in [*figures.values(), *profile.values()]:
+        assert charts.figure_height(text) == json.loads(text)["layout"]["height"] == charts.LAYOUT["height"]
+    assert charts.figure_height(charts.to_json(go.Figure())) == charts.DEFAULT_HEIGHT
+
+
+def test_the_colour_bar_stands_clear_of_the_score_axis() -> None:
+    fig = charts.sensitivity([entry("a", {"max_kl": 0.01}, 1.0), entry("b", {"max_kl": 0.02}, 2.0)])
+    assert fig.data[0].line.colorbar.xpad == charts.SCORE_AXIS_CLEARANCE
+    assert fig.layout.margin.r > charts.SCORE_AXIS_CLEARANCE + fig.data[0].line.colorbar.thickness

@@ -42,3 +42,19 @@ def test_a_config_saved_before_the_schedule_existed_draws_a_flat_delta() -> None
 def test_it_leaves_gaps_for_missing_values() -> None:
     _, ys = charts.series(ROWS, "train/entropy", "update")
     assert ys == [None, None, None]
+
+
+def test_a_finished_run_without_updates_gets_a_sentence_instead_of_empty_charts() -> None:
+    assert charts.page_figures([], live=False, max_kl=0.01) == {}
+    assert charts.no_updates_note("failed") == "No updates recorded: the run failed before its first update."
+    assert "cancelled before its first update" in charts.no_updates_note("cancelled")
+    assert charts.page_figures(ROWS, live=False, max_kl=0.01).keys() == charts.run_figures(ROWS).keys()
+
+
+def test_a_live_run_without_updates_keeps_empty_figures_for_its_page_to_draw_later() -> None:
+    figures = charts.page_figures([], live=True, max_kl=0.01)
+    assert list(figures) == ["learning_curve", "kl", "line_search", "entropy"]
+    curve = figures["learning_curve"].data[0]
+    assert list(curve.x) == [] and curve.meta == {"metric": "rollout/ep_return_mean", "x": "steps"}
+    assert charts.no_updates_note("queued").startswith("Charts appear after the first update")
+    assert charts.no_updates_note("running") == "Charts appear after the first update."

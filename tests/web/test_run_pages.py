@@ -153,3 +153,23 @@ def test_a_run_without_an_evaluation_says_so_and_a_succeeded_one_links_its_entry
     html = client.get(done.get_absolute_url()).content.decode()
     assert '<span id="not-evaluated" hidden>' in html and "480.00" in html
     assert f'/boards/{done.environment.slug}/entries/{done.config_id}/">the entry it counts in</a>' in html
+
+
+def test_a_run_that_failed_before_its_first_update_says_so_instead_of_drawing_empty_charts(
+    client: Client, make_run: Any
+) -> None:
+    run = make_run(status="failed", error="worker lost")
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert "No updates recorded: the run failed before its first update." in html
+    assert 'id="chart-learning_curve"' not in html
+
+
+def test_a_queued_run_keeps_its_charts_hidden_until_the_first_update(client: Client, make_run: Any) -> None:
+    run = make_run()
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert 'id="charts" hidden' in html and 'id="chart-learning_curve"' in html  # drawn by run.js later
+    assert "Charts appear after the first update" in html
+    add_metrics(run, 1)
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert 'id="charts" hidden' not in html and 'id="charts-empty" data-field="no_updates_note" hidden' in html
+    assert 'style="min-height: 300px"' in html, "the box keeps the figure's height before plotly.js draws"

@@ -97,6 +97,31 @@ def run_figures(
     return {spec.key: build_figure(spec, rows, max_kl=max_kl, max_kl_schedule=max_kl_schedule) for spec in RUN_CHARTS}
 
 
+# What a run page says in place of its charts while the run has no update to plot, by status.
+NO_UPDATES_NOTES = {
+    "queued": "Charts appear after the first update: the run is waiting for a worker.",
+    "running": "Charts appear after the first update.",
+    "failed": "No updates recorded: the run failed before its first update.",
+    "cancelled": "No updates recorded: the run was cancelled before its first update.",
+}
+
+
+def no_updates_note(status: str) -> str:
+    """The sentence a run page shows instead of empty axes while it has no update (a live run's page swaps it for
+    the charts when the first update arrives)."""
+    return NO_UPDATES_NOTES.get(status, "No updates recorded.")
+
+
+def page_figures(
+    rows: Sequence[Row], *, live: bool, max_kl: float | None = None, max_kl_schedule: str = "constant"
+) -> dict[str, go.Figure]:
+    """The figures a run page carries: none for a finished run without updates (it shows
+    :func:`no_updates_note`), but a live one's, empty, so its page can draw them when updates arrive."""
+    if not rows and not live:
+        return {}
+    return run_figures(rows, max_kl=max_kl, max_kl_schedule=max_kl_schedule)
+
+
 def trust_region_of(params: Any) -> dict[str, Any]:
     """``max_kl`` and ``max_kl_schedule`` of a stored config's params (a config saved before the schedule existed
     is constant), as keyword arguments for :func:`build_figure`."""

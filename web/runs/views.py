@@ -141,6 +141,7 @@ def state(run: Run) -> dict[str, Any]:
             "steps_per_s": run.steps_per_s,
             "error": run.error,
             "has_checkpoint": bool(run.checkpoint),
+            "no_updates_note": charts.no_updates_note(run.status),
         }
     )
 
@@ -149,12 +150,15 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = get_object_or_404(Run.objects.select_related("config", "environment", "owner"), pk=pk)
     rows = _rows(run)
     trust_region = charts.trust_region_of(run.config.params)
-    figures = {key: charts.to_data(fig) for key, fig in charts.run_figures(rows, **trust_region).items()}
+    figures = charts.page_figures(rows, live=run.is_active, **trust_region)
+    # A long run may have more updates than one response carries; the page fetches the rest at once. Without any,
+    # the page shows the state's no_updates_note in place of its charts.
+    seen = {"last_update": rows[-1]["update"] if rows else 0, "more": len(rows) >= METRICS_PER_POLL,
+            "has_updates": bool(rows)}  # fmt: skip
     context = {
         "run": run,
-        # A long run may have more updates than one response carries; the page fetches the rest at once.
-        "state": state(run) | {"last_update": rows[-1]["update"] if rows else 0, "more": len(rows) >= METRICS_PER_POLL},
-        "figures": figures,
+        "state": state(run) | seen,
+        "figures": {key: charts.to_data(fig) for key, fig in figures.items()},
         "is_owner": request.user.is_authenticated and run.owner_id == request.user.pk,
         "versions": sorted(run.versions.items()),
     }

@@ -1,11 +1,13 @@
 // Renders every precomputed figure on the page with the locally served plotly.js (no CDN).
 // On a narrow screen (a phone) a figure is fitted first: a long title wraps onto lines, legends go below the plot,
-// and a parallel-coordinates chart keeps ~90 px per axis and scrolls sideways instead of squeezing its axes.
+// a parallel-coordinates chart keeps ~90 px per axis and scrolls sideways instead of squeezing its axes, and a box
+// chart labels every box, its names turned upright.
 (function () {
   "use strict";
   var NARROW = 520;
   var TITLE_CHARS = 34;
   var AXIS_PX = 90;
+  var PARCOORDS_MARGINS_PX = 180;  // the figure's left margin and its right one, where the colour bar stands
   var TITLE_PX = 13;
   var LINE_PX = 18;  // one line of a 13 px title at Plotly's line spacing (1.3 em), rounded up
   var TITLE_GAP = 10;  // px above a wrapped title, and below it
@@ -41,11 +43,17 @@
       layout.margin = Object.assign({}, layout.margin, {t: top});
     }
     if (parcoords) {
-      var needed = (parcoords.dimensions || []).length * AXIS_PX + 100;
+      var needed = (parcoords.dimensions || []).length * AXIS_PX + PARCOORDS_MARGINS_PX;
       if (needed > div.clientWidth) {
         div.style.minWidth = needed + "px";
         div.parentNode.classList.add("lb-scroll");
       }
+    } else if ((fig.data || []).length && fig.data.every(function (t) { return t.type === "box"; })) {
+      // Plotly shows one category label in two once they are closer than ~15 px (20 boxes on a phone): force
+      // every label, upright, and let the bottom margin grow to the longest (28 characters at most, short_label).
+      layout.xaxis = Object.assign({}, layout.xaxis, {
+        tickmode: "linear", dtick: 1, tickangle: -90, automargin: true, tickfont: {size: 11},
+      });
     } else if (layout.showlegend !== false) {
       // One legend row per entry, below the axis title; the figure grows by those rows instead of squeezing its
       // plot (a fixed 120 px margin cut an 8-config legend short and put its first row on the axis title).

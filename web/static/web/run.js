@@ -1,6 +1,7 @@
 // The run page, live: draws the server-built Plotly figures, then polls the run's JSON every 2 s, appends the
 // new updates to every trace (each trace names its metric in trace.meta) and refreshes the facts, until the
-// run reaches a final status. No page reloads.
+// run reaches a final status. No page reloads. Until the run has an update the page shows a sentence instead of
+// empty axes; the first update that arrives draws the charts.
 (function () {
   "use strict";
   const POLL_MS = 2000;
@@ -10,15 +11,23 @@
   let lastUpdate = state.last_update || 0;
   const charts = [];
 
-  for (const [key, fig] of Object.entries(figures)) {
-    const el = document.getElementById("chart-" + key);
-    if (!el) continue;
-    Plotly.newPlot(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
-    charts.push(el);
+  function draw() {
+    // Shown first: plotly.js sizes a figure to its box, and a hidden box has no width.
+    document.getElementById("charts").hidden = false;
+    document.getElementById("charts-empty").hidden = true;
+    for (const [key, fig] of Object.entries(figures)) {
+      const el = document.getElementById("chart-" + key);
+      if (!el) continue;
+      Plotly.newPlot(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
+      charts.push(el);
+    }
   }
+
+  if (state.has_updates) draw();
 
   function extend(rows) {
     if (!rows || !rows.length) return;
+    if (!charts.length) draw();
     for (const el of charts) {
       const indices = [], xs = [], ys = [];
       el.data.forEach(function (trace, i) {

@@ -1,0 +1,15 @@
+"""Template filters for the leaderboard's figures."""
+
+from __future__ import annotations
+
+from django import template
+
+from leaderboard import charts
+
+register = template.Library()
+
+
+@register.filter
+def figure_height(text: str) -> int:
+    """The height a figure's JSON asks for, reserved on its box so the page does not move when plotly draws it."""
+    return charts.figure_height(text)
