@@ -116,7 +116,7 @@ FEW_SEEDS = 3
 
 
 def entry_figures(entry: LeaderboardEntry, runs: list[Run]) -> dict[str, str]:
-    key = f"leaderboard:entry:{entry.pk}:{entry.updated_at.timestamp()}"
+    key = f"lb:entry-figures:{entry.pk}:{entry.updated_at.timestamp()}"
     figs = cache.get(key)
     if figs is None:
         figs = build_entry_figures(runs, entry.config.params)

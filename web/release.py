@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 from pathlib import Path
 
@@ -28,8 +29,27 @@ def code_version() -> str:
         return "unknown"
 
 
+# What a release changes in what the site renders: its code, templates and static files.
+SOURCE_PACKAGES = ("web", "leaderboard", "trainer")
+SOURCE_SUFFIXES = (".py", ".html", ".js", ".css")
+
+
+def source_digest() -> str:
+    """A digest of the source files: a release identity where neither the build nor git names the commit."""
+    digest = hashlib.sha256()
+    root = Path(settings.BASE_DIR)
+    for package in SOURCE_PACKAGES:
+        for path in sorted((root / package).rglob("*")):
+            if path.suffix in SOURCE_SUFFIXES and path.is_file():
+                digest.update(str(path.relative_to(root)).encode())
+                digest.update(path.read_bytes())
+    return f"src-{digest.hexdigest()[:12]}"
+
+
 @functools.cache
 def running_release() -> str:
     """The commit this process started with (read once: a process runs the code it loaded, whatever HEAD says
-    since)."""
-    return code_version()
+    since), or its source files' digest where the commit is unknown (an image built without ``CODE_VERSION``):
+    otherwise every such deploy would share one release and serve the previous one's cached pages."""
+    version = code_version()
+    return version if version != "unknown" else source_digest()

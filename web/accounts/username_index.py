@@ -41,7 +41,8 @@ def ensure_username_index(using: str = "default") -> bool:
             log.error("the unique index on lower(username) is missing and cannot be rebuilt: these usernames exist "
                       "in more than one case; rename all but one of each: %s", ", ".join(clashes))  # fmt: skip
             return False
-        cursor.execute("CREATE UNIQUE INDEX accounts_username_lower_uniq ON auth_user (LOWER(username))")
+        # IF NOT EXISTS: two processes migrating at once both found it missing.
+        cursor.execute("CREATE UNIQUE INDEX IF NOT EXISTS accounts_username_lower_uniq ON auth_user (LOWER(username))")
     log.warning("the unique index on lower(username) was missing (a table rebuild?); recreated")
     return True
 

@@ -42,8 +42,8 @@ class SubmitRunForm(forms.Form):
         self.fields["environment"].label_from_instance = lambda env: f"{env.slug} ({env.budget_steps:,} steps)"
 
 
-# A config as the run tables print it ("tiny v2"), or its bare name (every version).
-CONFIG_NAME = re.compile(r"(?P<name>[-\w]{1,80})(?: v(?P<version>\d{1,9}))?", re.ASCII)
+# A config as the run tables print it ("tiny v2"); anything else is a bare name (every version).
+CONFIG_VERSION = re.compile(r"(?P<name>.+) v(?P<version>\d{1,9})", re.ASCII)
 
 
 class RunFilterForm(forms.Form):
@@ -80,19 +80,17 @@ class RunFilterForm(forms.Form):
     def clean_config(self) -> Q | None:
         """All digits is an id, as in the API and the config pages' links; a name alone means every version of it.
 
-        Config names are slugs, so a name may be all digits too: "42 v1" finds that one.
+        A name may be all digits too: "42 v1" finds that one.
         """
         text = self.cleaned_data["config"]  # stripped by the field
         if not text:
             return None
         if text.isascii() and text.isdigit() and len(text) <= 18:
             return Q(config_id=int(text))
-        match = CONFIG_NAME.fullmatch(text)
-        if match is None:
-            raise forms.ValidationError("Give a config's id (7), its name (default) or name and version (default v2).")
-        lookup = Q(config__name=match["name"])
-        if match["version"]:
-            lookup &= Q(config__version=int(match["version"]))
+        lookup = Q(config__name=text)
+        if match := CONFIG_VERSION.fullmatch(text):
+            # Names are free text (the admin saves any), so "a v2" may also be a name: both are looked for.
+            lookup |= Q(config__name=match["name"], config__version=int(match["version"]))
         return lookup
 
     def filter(self, runs: RunQuerySet) -> RunQuerySet:
@@ -105,7 +103,7 @@ class RunFilterForm(forms.Form):
         if data["config"] is not None:
             runs = runs.filter(data["config"])
         if data["owner"]:
-            runs = runs.filter(owner__username=data["owner"])
+            runs = runs.filter(owner__username__iexact=data["owner"])  # usernames are unique whatever their case
         return runs
 
     def query_string(self) -> str:
