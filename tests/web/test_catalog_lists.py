@@ -90,16 +90,16 @@ def test_it_pages_the_config_list_and_keeps_the_filters_in_the_pager_links(clien
     client.force_login(user)
     first = client.get(CONFIGS, {"q": "cfg", "mine": "1"}).content.decode()
     assert shown_configs(first) == [f"cfg-{i:03d} v1" for i in range(PER_PAGE)]
-    assert "page 1 of 2" in first and '<a href="?page=2&amp;q=cfg&amp;mine=1">next</a>' in first
+    assert "page 1 of 2" in first and '<a href="?q=cfg&amp;mine=1&amp;page=2" rel="next">next →</a>' in first
     second = client.get(CONFIGS, {"q": "cfg", "mine": "1", "page": "2"}).content.decode()
     assert shown_configs(second) == [f"cfg-{i:03d} v1" for i in range(PER_PAGE, PER_PAGE + 5)]
-    assert '<a href="?page=1&amp;q=cfg&amp;mine=1">previous</a>' in second
+    assert '<a href="?q=cfg&amp;mine=1&amp;page=1" rel="prev">← previous</a>' in second
 
 
 def test_it_escapes_the_search_in_the_pager_links(client: Client, user: User) -> None:
     make_configs(user, "a&b c", PER_PAGE + 1)
     html = client.get(CONFIGS, {"q": "a&b c"}).content.decode()
-    assert '<a href="?page=2&amp;q=a%26b+c">next</a>' in html
+    assert '<a href="?q=a%26b+c&amp;page=2" rel="next">next →</a>' in html
 
 
 @pytest.mark.parametrize("page", BAD_PAGES)
@@ -167,7 +167,7 @@ def test_it_pages_the_environment_list_and_keeps_the_search(
     make_environments("zzz", 1)
     with django_assert_max_num_queries(2):  # type: ignore[operator]
         first = client.get(ENVIRONMENTS, {"q": "env"}).content.decode()
-    assert len(shown_environments(first)) == PER_PAGE and '<a href="?page=2&amp;q=env">next</a>' in first
+    assert len(shown_environments(first)) == PER_PAGE and '<a href="?q=env&amp;page=2" rel="next">next →</a>' in first
     last = client.get(ENVIRONMENTS, {"q": "env", "page": "50"}).content.decode()
     assert shown_environments(last) == [f"env-{2 * PER_PAGE:03d}"] and "page 3 of 3" in last
-    assert '<a href="?page=2&amp;q=env">previous</a>' in last
+    assert '<a href="?q=env&amp;page=2" rel="prev">← previous</a>' in last
