@@ -164,8 +164,21 @@ def space_info(observation_space: gym.Space, action_space: gym.Space) -> SpaceIn
         raise ValueError(f"observation space must be a flat Box, got {observation_space}")
     obs_dim = int(observation_space.shape[0])
     if isinstance(action_space, gym.spaces.Discrete):
+        if int(action_space.start) != 0:
+            # The policy's actions are indices 0..n-1: with another start they would be outside the space, or the
+            # wrong actions, without any error.
+            raise ValueError(
+                f"Discrete action spaces must start at 0, got {action_space}: wrap the environment in a "
+                "gymnasium.ActionWrapper that adds the start to the action"
+            )
         return SpaceInfo(obs_dim=obs_dim, discrete=True, act_dim=int(action_space.n))
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        if not np.issubdtype(action_space.dtype, np.floating):
+            # A Gaussian policy's actions are real numbers: an integer Box would receive values it cannot hold.
+            raise ValueError(
+                f"Box action spaces must have a floating-point dtype, got {action_space}: use Discrete for "
+                "integer actions"
+            )
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
             # Actions are clipped to the bounds, and a checkpoint records them as JSON numbers.
             raise ValueError(f"action space bounds must be finite, got {action_space}")
