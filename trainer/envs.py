@@ -6,6 +6,7 @@ gymnasium import arbitrary code, so it is refused before gymnasium sees it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -96,7 +97,13 @@ def validate_env_id(env_id: str) -> None:
     if not isinstance(env_id, str) or not _ID_PATTERN.match(env_id):
         raise ValueError(f"{env_id!r} is not a valid gymnasium id (letters, digits, '-', '_', '/', '.' only)")
     if env_id not in gym.registry:
-        raise EnvNotRegistered(f"{env_id!r} is not registered in gymnasium on this worker")
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        advice = (
+            f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else "install the package that registers it, or check the spelling and version suffix"
+        )
+        raise EnvNotRegistered(f"{env_id!r} is not registered in gymnasium on this machine: {advice}")
 
 
 def validate_env_kwargs(env_kwargs: Any) -> dict[str, Any]:

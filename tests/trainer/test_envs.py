@@ -91,3 +91,13 @@ def test_it_refuses_action_spaces_whose_actions_the_policy_would_get_wrong(
     observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
     with pytest.raises(ValueError, match=message):
         space_info(observation_space, action_space)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "advice"),
+    [("CartPol-v1", "did you mean 'CartPole-v1'"), ("NoSuchThing/Zzz-v9", "install the package that registers it")],
+)
+def test_an_unregistered_id_comes_with_what_to_do(env_id: str, advice: str) -> None:
+    with pytest.raises(ValueError, match="not registered") as refused:
+        make_env_check(env_id, {})
+    assert advice in str(refused.value)
