@@ -10,8 +10,11 @@ python -m trainer from-sb3 zoo_entry.yml [--env HalfCheetah-v5] > cfg.json
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -165,9 +168,14 @@ def _train(args: argparse.Namespace) -> int:
                 ret = m["rollout/ep_return_mean"]
                 bar.set_postfix(sps=f"{m['time/steps_per_s']:.0f}", ret="-" if ret is None else f"{ret:.1f}")
 
-            result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update)
+            with _stop_on_first_interrupt() as interrupted:
+                result = train(config, args.env, env_kwargs, args.steps, args.seed, on_update=on_update,
+                               should_stop=interrupted.is_set)  # fmt: skip
     finally:
         bar.close()
+    if result.stopped and result.updates == 0:
+        print("interrupted before the first update: nothing to save", file=sys.stderr)
+        return 130
     summary: dict[str, Any] = {
         "evaluation": {"episodes": args.eval_episodes, "seed": args.eval_seed, "deterministic": True},
         "steps": result.steps,
@@ -181,13 +189,50 @@ def _train(args: argparse.Namespace) -> int:
 
     # Saved before the evaluation too: an evaluation that fails or is interrupted must not lose the trained agent
     # (`python -m trainer evaluate` can score it later); rewritten with the score once there is one.
-    save(summary)
+    ckpt = save(summary)
+    if result.stopped:
+        print(f"interrupted after {result.steps:,} of {steps_for_budget(config, args.steps):,} steps; checkpoint "
+              f"{ckpt} (not evaluated: python -m trainer evaluate {ckpt})", file=sys.stderr)  # fmt: skip
+        return 130
     ev = evaluate(result.agent, args.env, env_kwargs, args.eval_episodes, args.eval_seed)
     summary |= {"eval_return_mean": ev.mean, "eval_return_std": ev.std}
     (out / "eval.json").write_text(json.dumps({"returns": ev.returns, "lengths": ev.lengths, **summary}, indent=2))
     ckpt = save(summary)
     print(f"eval return {ev.mean:.1f} ± {ev.std:.1f} over {len(ev.returns)} episodes; checkpoint {ckpt}")
     return 0
+
+
+class _Flag:
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        self._set = True
+
+    def is_set(self) -> bool:
+        return self._set
+
+
+@contextlib.contextmanager
+def _stop_on_first_interrupt() -> Iterator[_Flag]:
+    """A first Ctrl-C ends training after the update under way, so the agent trained so far is saved (a Ctrl-C
+    deep into a long run lost all of it); a second one interrupts at once."""
+    flag = _Flag()
+
+    def first(signum: int, frame: object) -> None:
+        flag.set()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        print("\nstopping after this update to save the agent (Ctrl-C again to quit without saving)", file=sys.stderr)
+
+    try:
+        previous = signal.signal(signal.SIGINT, first)
+    except ValueError:  # not the main thread: signals cannot be handled here, Ctrl-C interrupts as before
+        yield flag
+        return
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ gymnasium import arbitrary code, so it is refused before gymnasium sees it.
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from collections.abc import Callable
@@ -96,7 +97,13 @@ def validate_env_id(env_id: str) -> None:
     if not isinstance(env_id, str) or not _ID_PATTERN.match(env_id):
         raise ValueError(f"{env_id!r} is not a valid gymnasium id (letters, digits, '-', '_', '/', '.' only)")
     if env_id not in gym.registry:
-        raise EnvNotRegistered(f"{env_id!r} is not registered in gymnasium on this worker")
+        close = difflib.get_close_matches(env_id, list(gym.registry), n=3)
+        advice = (
+            f"did you mean {' or '.join(repr(c) for c in close)}?"
+            if close
+            else "install the package that registers it, or check the spelling and version suffix"
+        )
+        raise EnvNotRegistered(f"{env_id!r} is not registered in gymnasium on this machine: {advice}")
 
 
 def validate_env_kwargs(env_kwargs: Any) -> dict[str, Any]:
@@ -164,8 +171,21 @@ def space_info(observation_space: gym.Space, action_space: gym.Space) -> SpaceIn
         raise ValueError(f"observation space must be a flat Box, got {observation_space}")
     obs_dim = int(observation_space.shape[0])
     if isinstance(action_space, gym.spaces.Discrete):
+        if int(action_space.start) != 0:
+            # The policy's actions are indices 0..n-1: with another start they would be outside the space, or the
+            # wrong actions, without any error.
+            raise ValueError(
+                f"Discrete action spaces must start at 0, got {action_space}: wrap the environment in a "
+                "gymnasium.ActionWrapper that adds the start to the action"
+            )
         return SpaceInfo(obs_dim=obs_dim, discrete=True, act_dim=int(action_space.n))
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        if not np.issubdtype(action_space.dtype, np.floating):
+            # A Gaussian policy's actions are real numbers: an integer Box would receive values it cannot hold.
+            raise ValueError(
+                f"Box action spaces must have a floating-point dtype, got {action_space}: use Discrete for "
+                "integer actions"
+            )
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
             # Actions are clipped to the bounds, and a checkpoint records them as JSON numbers.
             raise ValueError(f"action space bounds must be finite, got {action_space}")

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from trainer.agent import Policy
-from trainer.envs import check_policy_fits, check_seed, make_env
+from trainer.envs import check_policy_fits, check_seed, make_env, validate_env_id, validate_env_kwargs
 
 # Browsers show a GIF frame shorter than 20 ms for 100 ms, so a faster environment would play five times too slowly:
 # such an episode keeps every n-th frame instead, shown for n steps' time.
@@ -53,6 +53,9 @@ def record_gif(
         raise ValueError(f"every must be an integer from 1 (one frame kept per that many steps), got {every!r}")
     if max_width is not None and (isinstance(max_width, bool) or not isinstance(max_width, int) or max_width < 16):
         raise ValueError(f"max_width must be an integer from 16 pixels, or None, got {max_width!r}")
+    # An unknown id or refused kwargs have nothing to do with rendering: said before the hint about OpenGL below.
+    validate_env_id(env_id)
+    validate_env_kwargs(env_kwargs)
     try:
         env = make_env(env_id, env_kwargs, render_mode="rgb_array")
     except ValueError as exc:  # the kwargs built this env for training: the renderer is the likelier cause

@@ -126,6 +126,11 @@ def train(
     seed at each segment start) and ``on_checkpoint`` receives a :class:`TrainingState` after each segment;
     ``train(..., resume=state)`` continues from one and ends exactly as the uninterrupted run would.
     """
+    if not isinstance(config, TRPOConfig):
+        # A dict here failed inside the loop with "'dict' object has no attribute 'device'".
+        raise TypeError(
+            f"config must be a TRPOConfig (TRPOConfig.from_dict(d) builds one), not {type(config).__name__}"
+        )
     check_seed(seed)
     if isinstance(total_steps, bool) or not isinstance(total_steps, int | np.integer) or total_steps < 1:
         raise ValueError(f"total_steps must be a positive integer, got {total_steps!r}")

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -255,3 +256,30 @@ def test_evaluate_can_take_the_mode_of_a_checkpoint_scored_stochastically(tiny_r
     for flags, deterministic in (([], False), (["--no-stochastic"], True), (["--stochastic"], False)):
         assert main(["evaluate", str(path), *flags]) == 0
         assert json.loads(capsys.readouterr().out)["protocol"]["deterministic"] is deterministic
+
+
+def test_a_ctrl_c_during_training_saves_the_agent_trained_so_far(tmp_path: Path, capsys, monkeypatch) -> None:
+    """A Ctrl-C mid-training ended with 'interrupted' and no checkpoint, however long the run had trained."""
+    import signal
+
+    import trainer.__main__ as cli
+
+    real_train = cli.train
+
+    def interrupted_after_the_first_update(*args: Any, on_update: Any, **kwargs: Any) -> Any:
+        def then_ctrl_c(metrics: dict[str, Any]) -> None:
+            on_update(metrics)
+            signal.raise_signal(signal.SIGINT)
+
+        return real_train(*args, on_update=then_ctrl_c, **kwargs)
+
+    monkeypatch.setattr(cli, "train", interrupted_after_the_first_update)
+    out = tmp_path / "run"
+    assert main(["train", "--env", "CartPole-v1", "--steps", "256", *TINY_FLAGS, "--out", str(out)]) == 130
+    assert "interrupted after 64 of 256 steps" in capsys.readouterr().err
+    assert not (out / "eval.json").exists()
+    assert read_metadata(out / "checkpoint.safetensors")["summary"]["steps"] == 64
+    assert len((out / "metrics.jsonl").read_text().splitlines()) == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler, "Ctrl-C behaves as before afterwards"
+    monkeypatch.undo()
+    assert main(["evaluate", str(out / "checkpoint.safetensors")]) == 0, "it can be scored afterwards"

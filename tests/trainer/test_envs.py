@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import gymnasium as gym
+import numpy as np
 import pytest
 
 from trainer import TRPOConfig, make_env_check, train
-from trainer.envs import make_env, make_vector_env
+from trainer.envs import make_env, make_vector_env, space_info
 
 
 def test_it_describes_a_registered_env() -> None:
@@ -71,3 +73,31 @@ def test_the_machines_trouble_is_not_blamed_on_the_kwargs(monkeypatch: pytest.Mo
     monkeypatch.setattr(gym, "make_vec", no_descriptors)
     with pytest.raises(OSError, match="Too many open files"):
         make_vector_env("CartPole-v1", {}, 2)
+
+
+@pytest.mark.parametrize(
+    ("action_space", "message"),
+    [
+        (gym.spaces.Discrete(3, start=1), "Discrete action spaces must start at 0"),
+        (gym.spaces.Box(-2, 2, (2,), np.int64), "Box action spaces must have a floating-point dtype"),
+        (gym.spaces.MultiDiscrete([3, 2]), "action space must be Discrete or a flat Box"),
+    ],
+)
+def test_it_refuses_action_spaces_whose_actions_the_policy_would_get_wrong(
+    action_space: gym.Space, message: str
+) -> None:
+    """A Discrete space starting at 1 was trained with actions 0..n-1 (0 outside the space, the others shifted),
+    and an integer Box with real-valued actions, both without an error."""
+    observation_space = gym.spaces.Box(-1.0, 1.0, (3,), np.float32)
+    with pytest.raises(ValueError, match=message):
+        space_info(observation_space, action_space)
+
+
+@pytest.mark.parametrize(
+    ("env_id", "advice"),
+    [("CartPol-v1", "did you mean 'CartPole-v1'"), ("NoSuchThing/Zzz-v9", "install the package that registers it")],
+)
+def test_an_unregistered_id_comes_with_what_to_do(env_id: str, advice: str) -> None:
+    with pytest.raises(ValueError, match="not registered") as refused:
+        make_env_check(env_id, {})
+    assert advice in str(refused.value)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from tests.trainer.conftest import TINY
 from trainer import METRIC_NAMES, evaluate, train
@@ -44,3 +45,10 @@ def test_the_library_imports_nothing_from_the_web_app() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_train_says_how_to_build_a_config_when_given_a_dict() -> None:
+    with pytest.raises(
+        TypeError, match=r"config must be a TRPOConfig \(TRPOConfig.from_dict\(d\) builds one\), not dict"
+    ):
+        train({"n_steps": 64}, "CartPole-v1", total_steps=64)  # type: ignore[arg-type]

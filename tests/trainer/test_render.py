@@ -121,3 +121,16 @@ def test_the_last_step_is_kept_when_max_steps_ends_the_episode(tiny_result: Trai
     length = evaluate(policy, "CartPole-v1", episodes=1, seed=0).lengths[0]
     assert length >= 7, "the episode outlasts max_steps"
     assert record_gif(policy, "CartPole-v1", None, tmp_path / "m.gif", max_steps=7, every=3) == 4  # 0, 3, 6, 7
+
+
+@pytest.mark.parametrize(
+    ("env_id", "env_kwargs", "message"),
+    [("NoSuchEnv-v0", None, "not registered"), ("CartPole-v1", {"render_mode": "human"}, "must not set render_mode")],
+)
+def test_an_unknown_env_or_refused_kwargs_are_not_blamed_on_rendering(
+    tiny_result: TrainResult, tmp_path: Path, env_id: str, env_kwargs: dict | None, message: str
+) -> None:
+    """A checkpoint whose env is not installed here was told to set MUJOCO_GL for an OpenGL platform."""
+    with pytest.raises(ValueError, match=message) as refused:
+        record_gif(tiny_result.agent.policy(), env_id, env_kwargs, tmp_path / "x.gif")
+    assert "OpenGL" not in str(refused.value) and "render_mode='rgb_array'" not in str(refused.value)
