@@ -154,7 +154,12 @@ def _train(args: argparse.Namespace) -> int:
     make_env_check(args.env, env_kwargs)
 
     out: Path = args.out
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file: name a directory for the run's files (it is created if missing)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file where a parent directory should be, no permission, a full disk
+        raise ValueError(f"--out {out}: cannot create the directory ({exc.strerror})") from exc
     for stale in ("eval.json", "checkpoint.safetensors"):  # an earlier run's results must not sit beside this one
         (out / stale).unlink(missing_ok=True)
     (out / "config.json").write_text(json.dumps(config.to_dict(), indent=2))

@@ -155,6 +155,17 @@ def test_a_train_that_cannot_run_changes_nothing_on_disk(tmp_path: Path, capsys,
     assert {p.name: p.read_text() for p in out.iterdir()} == earlier
 
 
+@pytest.mark.parametrize(("where", "message"), [("file", "is a file: name a directory"), ("file/run", "cannot create")])
+def test_an_out_path_that_cannot_be_a_directory_is_a_one_line_error(tmp_path: Path, capsys, where, message) -> None:
+    """It was a bare "[Errno 17] File exists" (or "[Errno 20] Not a directory")."""
+    (tmp_path / "file").write_text("kept")
+    code = main(["train", "--env", "CartPole-v1", "--steps", "64", *TINY_FLAGS, "--out", str(tmp_path / where)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert message in err and "Errno" not in err
+    assert (tmp_path / "file").read_text() == "kept"
+
+
 def test_a_new_run_replaces_an_earlier_runs_results_and_takes_bare_words(tmp_path: Path) -> None:
     out = tmp_path / "run"
     out.mkdir()
