@@ -79,5 +79,5 @@ EOF
 "$PY" manage.py runserver --noreload "$HOST:$PORT" &
 WEB_PID=$!
 # Background children and `wait -n` let a signal to this script interrupt at once (bash defers traps while a
-# foreground child runs); if either process dies, the other is stopped too.
+# foreground child runs); if any of the three dies, the others are stopped too.
 wait -n "$WORKER_PID" "$CONTROL_PID" "$WEB_PID" || true
