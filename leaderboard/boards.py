@@ -17,18 +17,20 @@ from web.catalog.models import Environment
 
 @dataclass(frozen=True)
 class Column:
-    """A sortable board column: ``key`` in ``?sort=`` (prefix ``-`` for descending), its model field."""
+    """A sortable board column: ``key`` in ``?sort=`` (prefix ``-`` for descending), its model field, and whether a
+    phone shows it before the reader asks for every column (``phone``: rank, config and score)."""
 
     key: str
     label: str
     field: str
     descending_first: bool = False
+    phone: bool = False
 
 
 ENTRY_COLUMNS = [
-    Column("rank", "Rank", "rank"),
-    Column("config", "Config", "config__name"),
-    Column("score", "Score (mean)", "score_mean", True),
+    Column("rank", "Rank", "rank", phone=True),
+    Column("config", "Config", "config__name", phone=True),
+    Column("score", "Score (mean)", "score_mean", True, phone=True),
     Column("ci_low", "95% CI low", "ci_low", True),
     Column("ci_high", "95% CI high", "ci_high", True),
     Column("iqm", "IQM", "iqm", True),
@@ -38,9 +40,9 @@ ENTRY_COLUMNS = [
     Column("seeds", "Seeds", "n_seeds", True),
 ]
 OVERALL_COLUMNS = [
-    Column("rank", "Rank", "rank"),
-    Column("config", "Config", "config__name"),
-    Column("iqm", "Normalised IQM", "iqm", True),
+    Column("rank", "Rank", "rank", phone=True),
+    Column("config", "Config", "config__name", phone=True),
+    Column("iqm", "Normalised IQM", "iqm", True, phone=True),
     Column("ci_low", "95% CI low", "ci_low", True),
     Column("ci_high", "95% CI high", "ci_high", True),
     Column("poi", "P(beats default)", "poi", True),  # short: the table must fit 1280 px; the text explains it

@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 from plotly.colors import qualitative
 
 from leaderboard import stats
+from web import numbers
 
 TOP_CURVES = 8
 """Learning curves drawn on a board: more than this many bands become unreadable."""
@@ -27,6 +28,8 @@ SCORE_AXIS_CLEARANCE = 45
 PROFILE_CONFIGS = 8
 PALETTE = qualitative.Plotly + qualitative.D3
 LAYOUT = {"margin": {"l": 60, "r": 20, "t": 40, "b": 50}, "template": "plotly_white", "height": 420}
+RETURN_CURVE_FORMATS = {"xaxis_hoverformat": numbers.D3_STEPS, "yaxis_hoverformat": numbers.D3_RETURN}
+"""Hover labels of a learning curve (steps against return), by the site's rules (web/numbers.py)."""
 
 
 def to_json(fig: go.Figure) -> str:
@@ -127,7 +130,7 @@ def learning_curves(entries: Sequence[Any], budget: int) -> go.Figure | None:
         fig.add_traces(band_traces(curve_label(e), c["steps"], c["mean"], c["low"], c["high"], color))
     fig.update_layout(
         title="Learning curves (mean and 95% band across seeds)", xaxis_title="environment steps",
-        yaxis_title="episode return", xaxis_range=[0, budget], **LAYOUT,
+        yaxis_title="episode return", xaxis_range=[0, budget], **RETURN_CURVE_FORMATS, **LAYOUT,
     )  # fmt: skip
     return fig
 
@@ -147,7 +150,7 @@ def score_distribution(entries: Sequence[Any]) -> go.Figure | None:
             )
         )  # fmt: skip
     fig.update_layout(title="Final scores per seed", yaxis_title="final evaluation return",
-                      showlegend=False, **LAYOUT)  # fmt: skip
+                      yaxis_hoverformat=numbers.D3_RETURN, showlegend=False, **LAYOUT)  # fmt: skip
     return fig
 
 
@@ -188,7 +191,7 @@ def sensitivity(entries: Sequence[Any]) -> go.Figure | None:
     if not dims:
         return None
     scores = [e.score_mean for e in rows]
-    dims.append({"label": "score", "values": scores})
+    dims.append({"label": "score", "values": scores, "tickformat": numbers.D3_RETURN})
     fig = go.Figure(
         go.Parcoords(
             # The colour bar stands clear of the score axis, the last one: its range labels (centred on the axis) ran
@@ -239,7 +242,8 @@ def performance_profile(
     fig.update_layout(
         title="Performance profile (fraction of runs with normalised score > τ)",
         xaxis_title="normalised score τ (random = 0, reference = 1)", yaxis_title="fraction of runs",
-        yaxis_range=[0, 1.02], **LAYOUT,
+        yaxis_range=[0, 1.02], xaxis_hoverformat=numbers.D3_NORMALISED, yaxis_hoverformat=numbers.D3_PROBABILITY,
+        **LAYOUT,
     )  # fmt: skip
     return fig
 

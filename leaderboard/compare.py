@@ -107,7 +107,7 @@ def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentCompariso
         fig.update_layout(
             title=f"{row.environment.slug}: learning curves",  # the band is explained above the charts
             xaxis_title="environment steps", yaxis_title="episode return",
-            xaxis_range=[0, row.environment.budget_steps], **charts.LAYOUT,
+            xaxis_range=[0, row.environment.budget_steps], **charts.RETURN_CURVE_FORMATS, **charts.LAYOUT,
         )  # fmt: skip
         figures[f"curves-{row.environment.slug}"] = charts.to_json(fig)
     return figures

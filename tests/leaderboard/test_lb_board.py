@@ -20,7 +20,7 @@ def test_it_shows_ties_provisional_entries_and_seeds(client, board) -> None:
     assert names_in_order(html) == ["strong", "close", "default", "short"]
     assert html.count('class="badge lb-tie"') >= 2 and "provisional" in html
     # Seeds, and for a provisional entry how many it needs ("10/3" read like a fraction).
-    assert '1 <span class="lb-coverage">of 3 needed</span>' in html and "<td>3</td>" in html
+    assert '1 <span class="lb-coverage">of 3 needed</span>' in html and '<td class="opt">3</td>' in html
     assert 'data-lb-figure="fig-curves"' in html and 'id="fig-sensitivity"' in html
 
 

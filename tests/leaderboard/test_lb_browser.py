@@ -165,3 +165,58 @@ def test_charts_keep_their_box_height_and_a_run_without_updates_says_so(live_ser
         assert page.evaluate("document.getElementById('chart-learning_curve').data[0].y") == [9.0]
     finally:
         context.close()
+
+
+# Where the identifying cells of a table's first body row lie, and whether the table needs a sideways swipe.
+ROW_GEOMETRY = """([id, cells]) => {
+    const table = document.getElementById(id);
+    const row = table.tBodies[0].rows[0];
+    const box = n => { const r = n.getBoundingClientRect(); return {left: r.left, right: r.right, width: r.width}; };
+    return {
+        cells: Object.fromEntries(cells.map(([name, selector]) => [name, box(row.querySelector(selector))])),
+        viewport: window.innerWidth,
+        wrapOverflow: table.parentElement.scrollWidth - table.parentElement.clientWidth,
+        pageOverflow: document.documentElement.scrollWidth - window.innerWidth,
+        hiddenCells: [...row.cells].filter(c => c.getBoundingClientRect().width === 0).length,
+    };
+}"""
+BOARD_CELLS = [["rank", "td:nth-child(1)"], ["config", "td:nth-child(2) a"], ["score", "td:nth-child(3)"]]
+
+
+def test_on_a_phone_a_board_row_shows_rank_config_and_score_without_a_swipe(live_server, board, make_config,
+                                                                            make_runs, chromium) -> None:  # fmt: skip
+    """390 px wide: the rank, the config link (a 50-character name wraps) and the score with its interval of a board
+    row lie inside the screen with nothing to scroll sideways; the note above the table brings back every column,
+    which then scroll sideways. Scripts off: this is CSS alone (and plotly.js is not loaded)."""
+    from leaderboard import services
+
+    long_name = "a-rather-long-config-name-that-once-pushed-columns"
+    make_runs(make_config(name=long_name), board["env"], [95.0, 96.0, 97.0])
+    services.recompute_all()
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        for path, table in (("/boards/cartpole/", "environment-board"), ("/", "overall-board")):
+            page.goto(f"{live_server.url}{path}")
+            geometry = page.evaluate(ROW_GEOMETRY, [table, BOARD_CELLS])
+            for name, cell in geometry["cells"].items():
+                assert cell["width"] > 0 and cell["left"] >= 0, f"{table} {name}: {geometry}"
+                assert cell["right"] <= geometry["viewport"], f"{table} {name} is off-screen: {geometry}"
+            assert geometry["wrapOverflow"] <= 0 and geometry["pageOverflow"] <= 0, geometry
+            assert geometry["hiddenCells"] > 0, "the secondary columns wait for the switch"
+            assert page.is_visible(f"#cols-note-{table}")
+            page.click(f"label[for=all-cols-{table}]")
+            expanded = page.evaluate(ROW_GEOMETRY, [table, BOARD_CELLS])
+            assert expanded["hiddenCells"] == 0 and expanded["wrapOverflow"] > 0, "every column, scrolling sideways"
+            assert expanded["pageOverflow"] <= 0, "the table scrolls inside its box, not the page"
+    finally:
+        context.close()
+    wide = chromium.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
+    try:
+        page = wide.new_page()
+        page.goto(f"{live_server.url}/boards/cartpole/")
+        assert page.is_hidden("#cols-note-environment-board"), "a wide screen shows every column and no switch"
+        assert page.evaluate(ROW_GEOMETRY, ["environment-board", BOARD_CELLS])["hiddenCells"] == 0
+        assert page.is_hidden("#environment-board .phone-only")
+    finally:
+        wide.close()

@@ -164,7 +164,7 @@ def test_a_config_page_lists_its_results_with_links_to_its_entries(client, board
     html = client.get(board["strong"].get_absolute_url()).content.decode()
     table = html.split('id="config-entries"', 1)[1].split("</table>", 1)[0]
     assert f'href="{entry_url(board)}">cartpole</a>' in table
-    assert "1 (tied)" in table and "90.0 [" in table and "<td>3</td>" in table
+    assert "1 (tied)" in table and "90.0 [" in table and '<td class="opt">3</td>' in table
     assert "No finished runs yet" in client.get(make_config().get_absolute_url()).content.decode()
 
 

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import User
 from web_helpers import PASSWORD, TINY_PARAMS
 
+from web import numbers
 from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import Run
 from web.runs.services import planned_steps
@@ -58,6 +59,11 @@ def test_it_submits_a_run_and_watches_it_train_without_reloading(live_server: An
     points = page.evaluate("document.getElementById('chart-learning_curve').data[0].x.length")
     assert points == 24
     assert page.inner_text("[data-field=steps_done]") == "6,144"
+    run.refresh_from_db()  # run.js writes the live numbers as the server's templates do (web/numbers.py)
+    for field, shown in (("final_return_mean", numbers.ret), ("final_return_std", numbers.ret),
+                         ("wall_clock_s", numbers.seconds), ("steps_per_s", numbers.rate),
+                         ("eval_returns", numbers.returns_list)):  # fmt: skip
+        assert page.inner_text(f"[data-field={field}]") == shown(getattr(run, field)), field
     assert page.is_visible("#checkpoint-link")
     assert page.locator("#chart-kl .main-svg").count() >= 1
     assert page.is_hidden("#cancel-form")

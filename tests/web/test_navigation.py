@@ -36,7 +36,7 @@ def test_a_run_page_links_its_board_rounds_returns_and_asks_before_cancel_or_del
     client.force_login(user)
     html = client.get(run.get_absolute_url()).content.decode()
     assert f'href="{reverse("leaderboard:environment", args=[run.environment.slug])}"' in html
-    assert 'data-field="eval_returns">2948.8, 10.0<' in html
+    assert 'data-field="eval_returns">2,948.8; 10.0<' in html
     assert ">999,424<" in html
     assert 'id="delete-form" data-confirm="Delete run' in html and 'id="cancel-form" data-confirm="Cancel run' in html
     assert 'id="queued-note" hidden' in html

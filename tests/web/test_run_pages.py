@@ -151,7 +151,10 @@ def test_a_run_without_an_evaluation_says_so_and_a_succeeded_one_links_its_entry
     assert "not evaluated yet:" in html and '<span id="evaluated" hidden>' in html
     done = make_run(seed=1, status=RunStatus.SUCCEEDED, final_return_mean=480.0, final_return_std=3.0)
     html = client.get(done.get_absolute_url()).content.decode()
-    assert '<span id="not-evaluated" hidden>' in html and "480.00" in html
+    assert (
+        '<span id="not-evaluated" hidden>' in html
+        and '"final_return_mean">480.0</span> ± <span data-field="final_return_std">3.0<' in html
+    )
     assert f'/boards/{done.environment.slug}/entries/{done.config_id}/">the entry it counts in</a>' in html
 
 

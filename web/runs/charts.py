@@ -14,6 +14,8 @@ from typing import Any
 
 import plotly.graph_objects as go
 
+from web import numbers
+
 Row = Mapping[str, Any]
 
 
@@ -26,15 +28,19 @@ class ChartSpec:
     x_title: str
     y_title: str
     mode: str = "lines+markers"
+    y_format: str = numbers.D3_SIG3
+    """How hover labels print the metric (d3-format), by the site's rules (web/numbers.py)."""
 
 
 LEARNING_CURVE = ChartSpec(
-    "learning_curve", "Learning curve", "rollout/ep_return_mean", "steps", "environment steps", "mean episode return"
-)
+    "learning_curve", "Learning curve", "rollout/ep_return_mean", "steps", "environment steps", "mean episode return",
+    y_format=numbers.D3_RETURN,
+)  # fmt: skip
 KL = ChartSpec("kl", "KL divergence per update (dashed: δ = max_kl)", "train/kl", "update", "update", "mean KL")
 LINE_SEARCH = ChartSpec(
-    "line_search", "Line-search backtracking steps", "train/line_search_steps", "update", "update", "steps", "markers"
-)
+    "line_search", "Line-search backtracking steps", "train/line_search_steps", "update", "update", "steps", "markers",
+    y_format=numbers.D3_STEPS,
+)  # fmt: skip
 ENTROPY = ChartSpec("entropy", "Policy entropy", "train/entropy", "update", "update", "entropy")
 RUN_CHARTS = (LEARNING_CURVE, KL, LINE_SEARCH, ENTROPY)
 
@@ -82,6 +88,8 @@ def build_figure(
         title={"text": spec.title, "font": {"size": 14}},
         xaxis_title=spec.x_title,
         yaxis_title=spec.y_title,
+        xaxis_hoverformat=numbers.D3_STEPS,  # environment steps or the update's number: whole
+        yaxis_hoverformat=spec.y_format,
         margin={"l": 50, "r": 10, "t": 40, "b": 40},
         height=300,
         showlegend=False,

@@ -12,6 +12,7 @@ from django.db.models.functions import Coalesce
 from django.urls import reverse
 from django.utils import timezone
 
+from web import numbers
 from web.catalog.models import Environment, TrainerConfig
 
 
@@ -115,8 +116,8 @@ class Run(models.Model):
 
     @property
     def eval_returns_display(self) -> str:
-        """Each evaluation episode's return to one decimal, as the live page (run.js) writes them."""
-        return ", ".join(f"{v:.1f}" for v in self.eval_returns or [])
+        """Each evaluation episode's return as the site prints returns (web/numbers.py), as run.js writes them."""
+        return numbers.returns_list(self.eval_returns)
 
     @property
     def checkpoint_filename(self) -> str:

@@ -54,6 +54,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # How numbers are printed, one rule per quantity, for every app's templates (web/numbers.py).
+            "libraries": {"numbers": "web.numbers"},
         },
     },
 ]

@@ -44,12 +44,19 @@
     lastUpdate = rows[rows.length - 1].update;
   }
 
+  // The server's rules (web/numbers.py): returns to one decimal, steps, steps/s and seconds whole, thousands grouped.
+  function grouped(value, decimals) {
+    const text = value.toLocaleString("en-US", { minimumFractionDigits: decimals, maximumFractionDigits: decimals });
+    return /^-[0.,]+$/.test(text) ? text.slice(1) : text;
+  }
+  const RETURNS = ["final_return_mean", "final_return_std"];
+  const WHOLE = ["steps_done", "total_steps", "steps_per_s", "wall_clock_s"];
+
   function text(key, value) {
     if (value === null || value === undefined || value === "") return "—";
-    if (key === "eval_returns") return value.map(function (v) { return v.toFixed(1); }).join(", ") || "—";
-    if (["steps_done", "total_steps", "steps_per_s"].includes(key) && typeof value === "number") {
-      return Math.round(value).toLocaleString("en-US");
-    }
+    if (key === "eval_returns") return value.map(function (v) { return grouped(v, 1); }).join("; ") || "—";
+    if (RETURNS.includes(key) && typeof value === "number") return grouped(value, 1);
+    if (WHOLE.includes(key) && typeof value === "number") return grouped(value, 0);
     if (typeof value === "number" && !Number.isInteger(value)) return value.toFixed(2);
     return String(value);
   }
