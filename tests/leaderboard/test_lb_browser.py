@@ -211,6 +211,23 @@ def test_on_a_phone_a_board_row_shows_rank_config_and_score_without_a_swipe(live
             assert expanded["pageOverflow"] <= 0, "the table scrolls inside its box, not the page"
     finally:
         context.close()
+    # A run id stays on one line on the smallest phones: with overflow-wrap "anywhere" the squeezed column broke
+    # #151 into "#15" and "1".
+    from web.runs.models import Run
+
+    late = Run.objects.filter(config__name=long_name).first()
+    Run.objects.create(pk=1_234_567, config=late.config, environment=late.environment, owner=late.owner, seed=9,
+                       status="succeeded", final_return_mean=12_345.6)  # fmt: skip
+    small = chromium.new_context(viewport={"width": 320, "height": 640}, java_script_enabled=False)
+    try:
+        page = small.new_page()
+        page.goto(f"{live_server.url}/runs/")
+        lines = page.evaluate(
+            "() => [...document.querySelectorAll('#runs tbody td:first-child a')].map(a => a.getClientRects().length)"
+        )
+        assert lines and set(lines) == {1}, lines
+    finally:
+        small.close()
     wide = chromium.new_context(viewport={"width": 1280, "height": 900}, java_script_enabled=False)
     try:
         page = wide.new_page()
