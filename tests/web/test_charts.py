@@ -20,6 +20,15 @@ def test_it_builds_the_four_run_figures_from_plain_rows() -> None:
     assert curve.meta == {"metric": "rollout/ep_return_mean", "x": "steps"}
 
 
+def test_line_search_steps_are_counted_in_whole_steps_on_the_axis() -> None:
+    """Its ticks read 0.2, 0.4, ... of a step (a count of backtracking steps)."""
+    rows = [{**r, "metrics": {"train/line_search_steps": float(r["update"] % 2)}} for r in ROWS]
+    yaxis = charts.to_data(charts.run_figures(rows, max_kl=0.01)["line_search"])["layout"]["yaxis"]
+    assert yaxis["dtick"] == 1 and yaxis["tickformat"] == "d"
+    kl_axis = charts.to_data(charts.run_figures(rows, max_kl=0.01)["kl"])["layout"]["yaxis"]
+    assert "dtick" not in kl_axis, "only counts get whole-number ticks"
+
+
 def test_it_draws_delta_on_the_kl_chart() -> None:
     data = charts.to_data(charts.run_figures(ROWS, max_kl=0.01)["kl"])
     assert [shape["y0"] for shape in data["layout"]["shapes"]] == [0.01]

@@ -148,7 +148,7 @@ def test_a_run_without_an_evaluation_says_so_and_a_succeeded_one_links_its_entry
 
     queued = make_run()
     html = client.get(queued.get_absolute_url()).content.decode()
-    assert "not evaluated yet:" in html and '<span id="evaluated" hidden>' in html
+    assert "not evaluated yet</span>" in html and '<span id="evaluated" hidden>' in html
     done = make_run(seed=1, status=RunStatus.SUCCEEDED, final_return_mean=480.0, final_return_std=3.0)
     html = client.get(done.get_absolute_url()).content.decode()
     assert (

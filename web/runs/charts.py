@@ -30,6 +30,8 @@ class ChartSpec:
     mode: str = "lines+markers"
     y_format: str = numbers.D3_SIG3
     """How hover labels print the metric (d3-format), by the site's rules (web/numbers.py)."""
+    whole_numbers: bool = False
+    """A count (line-search steps): axis ticks at whole numbers only, never 0.2 or 0.4 of a step."""
 
 
 LEARNING_CURVE = ChartSpec(
@@ -39,7 +41,7 @@ LEARNING_CURVE = ChartSpec(
 KL = ChartSpec("kl", "KL divergence per update (dashed: δ = max_kl)", "train/kl", "update", "update", "mean KL")
 LINE_SEARCH = ChartSpec(
     "line_search", "Line-search backtracking steps", "train/line_search_steps", "update", "update", "steps", "markers",
-    y_format=numbers.D3_STEPS,
+    y_format=numbers.D3_STEPS, whole_numbers=True,
 )  # fmt: skip
 ENTROPY = ChartSpec("entropy", "Policy entropy", "train/entropy", "update", "update", "entropy")
 RUN_CHARTS = (LEARNING_CURVE, KL, LINE_SEARCH, ENTROPY)
@@ -95,6 +97,8 @@ def build_figure(
         showlegend=False,
         template="plotly_white",
     )
+    if spec.whole_numbers:
+        fig.update_yaxes(tickformat="d", rangemode="tozero", dtick=1)
     return fig
 
 
