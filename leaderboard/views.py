@@ -170,8 +170,17 @@ def reproduce(request: HttpRequest, slug: str, config_id: int) -> HttpResponse:
 class CompareForm(forms.Form):
     """Two config versions to put side by side (``?a=<id>&b=<id>``)."""
 
-    a = forms.ModelChoiceField(TrainerConfig.objects.order_by("name", "version"), label="Config A")
-    b = forms.ModelChoiceField(TrainerConfig.objects.order_by("name", "version"), label="Config B")
+    a = forms.ModelChoiceField(
+        TrainerConfig.objects.select_related("owner").order_by("name", "version"), label="Config A"
+    )
+    b = forms.ModelChoiceField(
+        TrainerConfig.objects.select_related("owner").order_by("name", "version"), label="Config B"
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in ("a", "b"):  # whose each config is, as in the submit form's menu
+            self.fields[field].label_from_instance = lambda config: config.menu_label
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

@@ -47,7 +47,15 @@ def test_it_refuses_a_bad_pair_with_a_message(client, board, query) -> None:
 def test_one_config_given_opens_the_form_with_it_chosen(client, board) -> None:
     response = client.get(URL, {"a": board["strong"].pk})
     assert response.status_code == 200 and not response.context["form"].is_bound
-    assert f'<option value="{board["strong"].pk}" selected>' in response.content.decode()
+    assert f'<option value="{board["strong"].pk}" selected>strong v1 — no owner</option>' in response.content.decode()
+
+
+def test_its_menus_say_whose_each_config_is(client, board, owner) -> None:
+    """As in the submit form: two users' "tiny v1" were the same line."""
+    board["close"].owner = owner
+    board["close"].save(update_fields=["owner"])
+    html = client.get(URL, {"a": board["strong"].pk}).content.decode()
+    assert f">close v1 — {owner.username}</option>" in html and ">default v1 — no owner, default</option>" in html
 
 
 @pytest.mark.django_db

@@ -207,6 +207,13 @@ class TrainerConfig(models.Model):
         return "shipped" if self.is_shipped else "no owner"
 
     @property
+    def menu_label(self) -> str:
+        """An option of a config menu (submit, compare): many users' configs share it, so each says whose it is
+        (``tiny v2 — alice``, ``trpo-default v3 — shipped, default``). Select the owner with the rows."""
+        default = ", default" if self.is_default else ""
+        return f"{self} — {self.owner_label}{default}"
+
+    @property
     def is_locked(self) -> bool:
         """True once any run uses this version (then edits make a new version)."""
         return self.runs.exists()

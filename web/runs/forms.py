@@ -15,13 +15,6 @@ from web.catalog.models import Environment, TrainerConfig
 from web.runs.models import RunQuerySet, RunStatus
 
 
-def config_label(config: TrainerConfig) -> str:
-    """An option of the config menu: many users' configs share it, so each says whose it is (``tiny v2 — alice``,
-    ``trpo-default v3 — shipped, default``)."""
-    default = ", default" if config.is_default else ""
-    return f"{config} — {config.owner_label}{default}"
-
-
 class SubmitRunForm(forms.Form):
     config = forms.ModelChoiceField(queryset=TrainerConfig.objects.for_chooser(None), label="TRPO config")
     environment = forms.ModelChoiceField(queryset=Environment.objects.all())
@@ -38,7 +31,7 @@ class SubmitRunForm(forms.Form):
         default = TrainerConfig.objects.filter(is_default=True).values_list("pk", flat=True).first()
         self.fields["config"].queryset = TrainerConfig.objects.for_chooser(user_id)
         self.fields["config"].initial = default
-        self.fields["config"].label_from_instance = config_label
+        self.fields["config"].label_from_instance = lambda config: config.menu_label
         self.fields["environment"].label_from_instance = lambda env: f"{env.slug} ({env.budget_steps:,} steps)"
 
 
