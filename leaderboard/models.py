@@ -85,6 +85,9 @@ class Board(models.Model):
     )
     figures = models.JSONField(default=dict, help_text="{name: figure JSON text}.")
     n_entries = models.PositiveIntegerField(default=0)
+    release = models.CharField(
+        max_length=64, blank=True, default="", help_text="The code release that built the figures (web/release.py)."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

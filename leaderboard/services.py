@@ -22,6 +22,7 @@ from leaderboard import charts, ranking, stats
 from leaderboard.models import Board, LeaderboardEntry, OverallEntry
 from leaderboard.tasks import request_environment_refresh, request_overall_refresh
 from web.catalog.models import Environment, TrainerConfig
+from web.release import running_release
 from web.runs.models import Run, RunMetric, RunStatus
 
 log = logging.getLogger(__name__)
@@ -170,11 +171,32 @@ def rerank_environment(env: Environment) -> None:
 
 
 def _save_board(key: str, env: Environment | None, figures: dict[str, str], n: int) -> None:
+    fields = {"figures": figures, "n_entries": n, "release": running_release()}
     try:
         with transaction.atomic():
-            Board.objects.update_or_create(key=key, defaults={"environment": env, "figures": figures, "n_entries": n})
+            Board.objects.update_or_create(key=key, defaults={"environment": env, **fields})
     except IntegrityError:  # a concurrent first creation won; ours is the newer content
-        Board.objects.filter(key=key).update(figures=figures, n_entries=n)
+        Board.objects.filter(key=key).update(**fields)
+
+
+def rebuild_boards_of_other_releases() -> int:
+    """Rebuild the figures of every board that another release built; returns how many were rebuilt.
+
+    Boards store their figures, built by the code of their day, and are rebuilt only when their data changes: a
+    deploy that changed a chart (a label, an empty-state sentence, hover formats) left the old figures on every
+    board whose runs did not change. Run by the control worker under beat; one query when nothing is stale.
+    """
+    release = running_release()
+    stale = list(Board.objects.exclude(release=release).values_list("key", "environment_id"))
+    for key, environment_id in stale:
+        if environment_id is not None:
+            with transaction.atomic():  # the lock refresh_entry takes: a worker's rerank cannot interleave
+                rerank_environment(Environment.objects.select_for_update().get(pk=environment_id))
+        elif key == "overall":
+            refresh_overall()
+    if stale:
+        log.info("rebuilt %d board(s) built by another release than %s", len(stale), release)
+    return len(stale)
 
 
 def _default_config_id() -> int | None:

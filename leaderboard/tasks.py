@@ -15,6 +15,7 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "leaderboard.refresh_environment"
 OVERALL_TASK_NAME = "leaderboard.refresh_overall"
+STALE_TASK_NAME = "leaderboard.rebuild_stale_boards"
 
 
 @shared_task(name=TASK_NAME, ignore_result=True)
@@ -39,6 +40,15 @@ def refresh_overall_board() -> None:
     from leaderboard.services import refresh_overall
 
     refresh_overall()
+
+
+@shared_task(name=STALE_TASK_NAME, ignore_result=True)
+def rebuild_stale_boards() -> None:
+    """Rebuild boards whose figures another release built (after a deploy; see
+    :func:`leaderboard.services.rebuild_boards_of_other_releases`). Scheduled by beat on the control queue."""
+    from leaderboard.services import rebuild_boards_of_other_releases
+
+    rebuild_boards_of_other_releases()
 
 
 def request_environment_refresh(environment_id: int) -> None:

@@ -235,5 +235,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(TRUSTBOARD_RECONCILE_EVERY),
         "options": {"queue": CONTROL_QUEUE, "expires": float(TRUSTBOARD_RECONCILE_EVERY)},
     },
+    # After a deploy, boards whose figures the previous release built are rebuilt by the new code (one query when
+    # none is stale).
+    "rebuild-stale-boards": {
+        "task": "leaderboard.rebuild_stale_boards",
+        "schedule": float(TRUSTBOARD_RECONCILE_EVERY),
+        "options": {"queue": CONTROL_QUEUE, "expires": float(TRUSTBOARD_RECONCILE_EVERY)},
+    },
 }
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
