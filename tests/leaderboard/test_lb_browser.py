@@ -209,6 +209,14 @@ def test_on_a_phone_a_board_row_shows_rank_config_and_score_without_a_swipe(live
             expanded = page.evaluate(ROW_GEOMETRY, [table, BOARD_CELLS])
             assert expanded["hiddenCells"] == 0 and expanded["wrapOverflow"] > 0, "every column, scrolling sideways"
             assert expanded["pageOverflow"] <= 0, "the table scrolls inside its box, not the page"
+        # The compare page's few wide cells wrap instead: B's score and P(A beats B) were off-screen.
+        page.goto(f"{live_server.url}/compare/?a={board['strong'].pk}&b={board['close'].pk}")
+        for table in ("compare-results", "compare-params"):
+            box = page.evaluate(
+                "id => { const w = document.getElementById(id).parentElement; return [w.scrollWidth, w.clientWidth]; }",
+                table,
+            )
+            assert box[0] <= box[1], f"{table} needs a sideways swipe: {box}"
     finally:
         context.close()
     # A run id stays on one line on the smallest phones: with overflow-wrap "anywhere" the squeezed column broke
