@@ -14,6 +14,7 @@ from django.utils.html import escape
 from trainer import TRPOConfig
 from web.catalog.models import Environment, TrainerConfig
 from web.catalog.shipped import SHIPPED
+from web.numbers import ret
 
 REQUIRED = [
     "CartPole-v1", "Acrobot-v1", "Pendulum-v1", "MountainCarContinuous-v0",
@@ -59,7 +60,7 @@ def test_every_shipped_environment_says_what_its_reference_return_is_and_where_i
         assert item.reference_source and len(item.reference_source) <= limit, item.slug
         assert (env.reference_source, env.description) == (item.reference_source, item.description)
         page = client.get(env.get_absolute_url()).content.decode()
-        assert escape(item.reference_source) in page and f"{item.reference_return}" in page, item.slug
+        assert escape(item.reference_source) in page and ret(item.reference_return) in page, item.slug
         assert escape(item.reference_source) in listing, f"the list of environments names {item.slug}'s source"
     walker = Environment.objects.get(gym_id="Walker2d-v5").reference_source
     assert "Walker2d-v3" in walker and "friction" in walker, "the reference's environment version differs: say so"
