@@ -18,6 +18,7 @@ register = template.Library()
 
 MISSING = "—"
 
+# Python's format() and d3-format read these the same way: one spec for a table cell and a chart's hover label.
 D3_RETURN = ",.1f"
 D3_NORMALISED = ".2f"
 D3_PROBABILITY = ".2f"
@@ -48,44 +49,44 @@ def _fixed(value: Any, spec: str) -> str:
 def ret(value: Any) -> str:
     """An episode return (a board's score, its interval's bounds, IQM, AUC, a run's final return and its spread, the
     random and reference returns): one decimal, thousands grouped. ``1234.5678`` → ``1,234.6``."""
-    return _fixed(value, ",.1f")
+    return _fixed(value, D3_RETURN)
 
 
 @register.filter
 def norm(value: Any) -> str:
     """A normalised score (random = 0, reference = 1: the overall board's IQM and its interval): two decimals."""
-    return _fixed(value, ".2f")
+    return _fixed(value, D3_NORMALISED)
 
 
 @register.filter
 def prob(value: Any) -> str:
     """A probability (P(beats default), P(A beats B) and their intervals): two decimals. ``0.7312`` → ``0.73``."""
-    return _fixed(value, ".2f")
+    return _fixed(value, D3_PROBABILITY)
 
 
 @register.filter
 def rate(value: Any) -> str:
     """Steps per second: a whole number, thousands grouped. ``1234.6`` → ``1,235``."""
-    return _fixed(value, ",.0f")
+    return _fixed(value, D3_STEPS)
 
 
 @register.filter
 def seconds(value: Any) -> str:
     """Wall-clock seconds: whole seconds, thousands grouped. ``3601.7`` → ``3,602``."""
-    return _fixed(value, ",.0f")
+    return _fixed(value, D3_STEPS)
 
 
 @register.filter
 def steps(value: Any) -> str:
     """A count of environment steps (budgets, progress): a whole number, thousands grouped."""
-    return _fixed(value, ",.0f")
+    return _fixed(value, D3_STEPS)
 
 
 @register.filter
 def sig3(value: Any) -> str:
     """A diagnostic spanning orders of magnitude (KL, δ = max_kl, entropy): three significant digits."""
     number = _finite(value)
-    return MISSING if number is None else format(number, ".3g")
+    return MISSING if number is None else format(number, D3_SIG3)
 
 
 def returns_list(values: Any) -> str:
