@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
 
 from web.runs.models import Run, RunMetric
 
@@ -37,5 +38,28 @@ class RunAdmin(admin.ModelAdmin):
 
 @admin.register(RunMetric)
 class RunMetricAdmin(admin.ModelAdmin):
+    """An update's metrics as the worker recorded them: view only.
+
+    They are the run's learning curve and its board's curve and AUC, so like a run's results they cannot be typed
+    over, added or deleted one by one here: ``metrics`` set to a JSON string made the run page and its entry page a
+    500, and any other edit changed the charts and never the board. They go with their run (its delete), and a
+    run's deletion still reaches them, so the delete permission itself stays (the admin checks it on every row a
+    cascade reaches).
+    """
+
     list_display = ["run", "update", "steps"]
     raw_id_fields = ["run"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RunMetric | None = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        raise PermissionDenied("An update's metrics go with their run: delete the run instead.")
