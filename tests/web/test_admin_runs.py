@@ -126,3 +126,28 @@ def test_an_updates_metrics_are_view_only_in_the_admin_and_go_with_their_run(
     # Deleting the run in the admin still takes its metrics with it.
     response = client.post(reverse("admin:runs_run_delete", args=[run.pk]), {"post": "yes"})
     assert response.status_code == 302 and not RunMetric.objects.exists() and not Run.objects.exists()
+
+
+def test_the_admins_run_page_links_the_checkpoint_to_its_download(
+    client: Client, django_user_model: Any, tiny_env: Any, settings: Any, tmp_path: Any
+) -> None:
+    """A read-only FileField links to MEDIA_URL, which is never served: the admin's checkpoint link was a 404."""
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params={})
+    run = Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff, status="succeeded")
+    run.checkpoint.save(run.checkpoint_filename, ContentFile(b"weights"), save=True)
+    run.resume_state.name = f"resume/run-{run.pk}/update-5.state"
+    run.save(update_fields=["resume_state"])
+    page = client.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode()
+    download = reverse("runs:checkpoint", args=[run.pk])
+    assert f'<a href="{download}">run-{run.pk}.safetensors</a>' in page
+    assert settings.MEDIA_URL not in page and f"resume/run-{run.pk}/update-5.state" in page
+    assert 'type="file"' not in page, "the files stay read-only"
+    assert client.get(download).status_code == 200
+    assert client.post(reverse("admin:runs_run_change", args=[run.pk]), {"owner": staff.pk}).status_code == 302
+    run.refresh_from_db()
+    assert run.checkpoint.name and run.resume_state.name == f"resume/run-{run.pk}/update-5.state"
