@@ -35,6 +35,19 @@ class TrainerConfigAdminForm(forms.ModelForm):
         model = TrainerConfig
         fields = ["name", "version", "owner", "params", "description", "is_default", "parent"]
 
+    def clean_is_default(self) -> bool:
+        """One default at a time (a database constraint), said in words: the admin showed "Constraint
+        “one_default_config” is violated." and left staff to guess which config held it."""
+        is_default = self.cleaned_data["is_default"]
+        if is_default:
+            current = TrainerConfig.objects.filter(is_default=True).exclude(pk=self.instance.pk).first()
+            if current is not None:
+                raise forms.ValidationError(
+                    f"{current} is the default config; untick “is default” on it first (there is one default at a "
+                    "time). manage.py load_catalog, run at every start, makes trpo-default the default again."
+                )
+        return is_default
+
     def clean_params(self) -> dict[str, Any]:
         from trainer import ConfigError, TRPOConfig
 
