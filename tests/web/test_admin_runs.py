@@ -96,3 +96,58 @@ def test_renaming_a_user_to_anothers_name_in_another_case_is_a_form_error(
     assert response.status_code == 200 and "A user with that username already exists." in response.content.decode()
     other.refresh_from_db()
     assert other.username == "someone"
+
+
+def test_an_updates_metrics_are_view_only_in_the_admin_and_go_with_their_run(
+    client: Client, django_user_model: Any, tiny_env: Any
+) -> None:
+    """``metrics`` typed over as a JSON string made the run page and its entry page a 500; any other edit, addition
+    or deletion changed the learning curve and never the board."""
+    from web.runs.models import RunMetric
+
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params={})
+    run = Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff, status="succeeded",
+                             final_return_mean=10.0, eval_returns=[10.0], eval_lengths=[5])  # fmt: skip
+    metric = RunMetric.objects.create(run=run, update=1, steps=64, metrics={"rollout/ep_return_mean": 9.0})
+    url = reverse("admin:runs_runmetric_change", args=[metric.pk])
+    assert client.get(url).status_code == 200  # staff still see it
+    assert client.post(url, {"run": run.pk, "update": 1, "steps": 64, "metrics": '"oops"'}).status_code == 403
+    add = {"run": run.pk, "update": 2, "steps": 128, "metrics": "{}"}
+    assert client.post(reverse("admin:runs_runmetric_add"), add).status_code == 403
+    delete = reverse("admin:runs_runmetric_delete", args=[metric.pk])
+    assert client.post(delete, {"post": "yes"}).status_code == 403
+    bulk = {"action": "delete_selected", "_selected_action": [metric.pk], "post": "yes"}
+    client.post(reverse("admin:runs_runmetric_changelist"), bulk)
+    metric.refresh_from_db()
+    assert metric.metrics == {"rollout/ep_return_mean": 9.0} and RunMetric.objects.count() == 1
+    assert client.get(run.get_absolute_url()).status_code == 200
+    # Deleting the run in the admin still takes its metrics with it.
+    response = client.post(reverse("admin:runs_run_delete", args=[run.pk]), {"post": "yes"})
+    assert response.status_code == 302 and not RunMetric.objects.exists() and not Run.objects.exists()
+
+
+def test_the_admins_run_page_links_the_checkpoint_to_its_download(
+    client: Client, django_user_model: Any, tiny_env: Any, settings: Any, tmp_path: Any
+) -> None:
+    """A read-only FileField links to MEDIA_URL, which is never served: the admin's checkpoint link was a 404."""
+    from django.core.files.base import ContentFile
+
+    settings.MEDIA_ROOT = tmp_path
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    config = TrainerConfig.objects.create(name="cfg", owner=staff, params={})
+    run = Run.objects.create(config=config, environment=tiny_env, seed=0, owner=staff, status="succeeded")
+    run.checkpoint.save(run.checkpoint_filename, ContentFile(b"weights"), save=True)
+    run.resume_state.name = f"resume/run-{run.pk}/update-5.state"
+    run.save(update_fields=["resume_state"])
+    page = client.get(reverse("admin:runs_run_change", args=[run.pk])).content.decode()
+    download = reverse("runs:checkpoint", args=[run.pk])
+    assert f'<a href="{download}">run-{run.pk}.safetensors</a>' in page
+    assert settings.MEDIA_URL not in page and f"resume/run-{run.pk}/update-5.state" in page
+    assert 'type="file"' not in page, "the files stay read-only"
+    assert client.get(download).status_code == 200
+    assert client.post(reverse("admin:runs_run_change", args=[run.pk]), {"owner": staff.pk}).status_code == 302
+    run.refresh_from_db()
+    assert run.checkpoint.name and run.resume_state.name == f"resume/run-{run.pk}/update-5.state"

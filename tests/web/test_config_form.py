@@ -230,3 +230,26 @@ def test_the_admin_keeps_a_used_versions_name_and_number(client: Client, django_
     assert client.post(url, data).status_code == 302
     config.refresh_from_db()
     assert (config.name, config.version, config.description) == ("cfg", 1, "noted")
+
+
+def test_the_admin_says_which_config_is_the_default_before_another_can_be(
+    client: Client, django_user_model: Any
+) -> None:
+    """There is one default at a time: the admin said "Constraint “one_default_config” is violated."."""
+    staff = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(staff)
+    params = TRPOConfig().to_dict()
+    default = TrainerConfig.objects.create(name="trpo-default", params=params, is_default=True)
+    other = TrainerConfig.objects.create(name="other", owner=staff, params=params)
+
+    def save(config: TrainerConfig, is_default: bool) -> Any:
+        data = {"name": config.name, "version": 1, "owner": config.owner_id or "", "params": json.dumps(params),
+                "description": "", **({"is_default": "on"} if is_default else {})}  # fmt: skip
+        return client.post(reverse("admin:catalog_trainerconfig_change", args=[config.pk]), data)
+
+    refused = save(other, True)
+    assert refused.status_code == 200
+    assert "trpo-default v1 is the default config; untick “is default” on it first" in refused.content.decode()
+    assert save(default, True).status_code == 302, "saving the default itself is no clash"
+    assert save(default, False).status_code == 302 and save(other, True).status_code == 302
+    assert list(TrainerConfig.objects.filter(is_default=True)) == [other]

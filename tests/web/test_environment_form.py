@@ -247,3 +247,34 @@ def test_the_environment_list_is_by_slug(client: Client, db: None) -> None:
                                    reference_return=1.0)  # fmt: skip
     html = client.get(reverse("catalog:environments")).content.decode()
     assert html.index("alpha-env") < html.index("mid-env") < html.index("zeta-env")
+
+
+def test_the_admin_keeps_a_shipped_environments_slug(client: Client, django_user_model) -> None:
+    """load_catalog finds shipped rows by slug: a shipped environment renamed in the admin came back at the next start
+    as a second row of the same task, both counting on the overall board."""
+    from web.catalog.loader import load_environments
+
+    admin = django_user_model.objects.create_superuser("root", password="pw-root-123")
+    client.force_login(admin)
+    load_environments()
+    env = Environment.objects.get(slug="acrobot-v1")
+    url = reverse("admin:catalog_environment_change", args=[env.pk])
+    assert 'name="slug"' not in client.get(url).content.decode()
+    data = {
+        "slug": "acrobot", "gym_id": env.gym_id, "kwargs": json.dumps(env.kwargs), "budget_steps": env.budget_steps,
+        "eval_episodes": env.eval_episodes, "eval_seed": env.eval_seed, "deterministic_eval": "on",
+        "random_return": env.random_return, "reference_return": env.reference_return,
+        "reference_source": env.reference_source, "min_seeds": env.min_seeds, "description": "edited",
+        "counts_overall": "on",
+    }  # fmt: skip
+    assert client.post(url, data).status_code == 302
+    env.refresh_from_db()
+    assert (env.slug, env.description) == ("acrobot-v1", "edited")
+    load_environments()
+    assert Environment.objects.filter(gym_id="Acrobot-v1").count() == 1
+    # A registered environment is still renamed as before.
+    registered = Environment.objects.create(
+        slug="mine", gym_id="CartPole-v1", budget_steps=1000, random_return=0.0, reference_return=1.0
+    )
+    page = client.get(reverse("admin:catalog_environment_change", args=[registered.pk])).content.decode()
+    assert 'name="slug"' in page

@@ -97,6 +97,24 @@ def test_a_checkpoint_lost_from_storage_is_a_404_not_a_500(client: Client, make_
     assert response.status_code == 404
 
 
+def test_a_missing_checkpoint_says_why_without_debug(client: Client, make_run: Any, settings: Any) -> None:
+    """Http404's message shows only with DEBUG: a download of a lost file or of a failed run said "Not Found"."""
+    settings.DEBUG = False
+    lost = make_run(status="succeeded")
+    lost.checkpoint.name = "checkpoints/lost/run-gone.safetensors"
+    lost.save(update_fields=["checkpoint"])
+    failed = make_run(status="failed", seed=1)
+    for run, message in (
+        (lost, f"Run {lost.pk}'s checkpoint file is missing from storage."),
+        (failed, f"Run {failed.pk} has no checkpoint: it is failed, and only a run that succeeded has one."),
+    ):
+        response = client.get(reverse("runs:checkpoint", args=[run.pk]))
+        assert response.status_code == 404 and response["Content-Type"].startswith("text/plain")
+        assert response.content.decode().strip() == message
+        head = client.head(reverse("runs:checkpoint", args=[run.pk]))
+        assert head.status_code == 404 and head.content == b""
+
+
 def test_json_and_downloads_answer_head_as_link_checkers_send_it(client: Client, make_run: Any) -> None:
     run = make_run()
     for url in (reverse("runs:status", args=[run.pk]), "/api/", f"/api/runs/{run.pk}/"):

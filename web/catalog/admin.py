@@ -25,6 +25,11 @@ class EnvironmentAdmin(admin.ModelAdmin):
     list_filter = ["counts_overall"]
     search_fields = ["slug", "gym_id"]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Environment | None = None) -> list[str]:
+        """A shipped environment keeps its slug: ``load_catalog`` (every start) finds shipped rows by slug, so a
+        renamed one was created again under the shipped slug, and two boards of one task counted overall."""
+        return ["slug"] if obj is not None and obj.shipped_values else []
+
 
 class TrainerConfigAdminForm(forms.ModelForm):
     """The admin's config form checks what the site's does: params the trainer accepts (stored as its full
@@ -34,6 +39,19 @@ class TrainerConfigAdminForm(forms.ModelForm):
     class Meta:
         model = TrainerConfig
         fields = ["name", "version", "owner", "params", "description", "is_default", "parent"]
+
+    def clean_is_default(self) -> bool:
+        """One default at a time (a database constraint), said in words: the admin showed "Constraint
+        “one_default_config” is violated." and left staff to guess which config held it."""
+        is_default = self.cleaned_data["is_default"]
+        if is_default:
+            current = TrainerConfig.objects.filter(is_default=True).exclude(pk=self.instance.pk).first()
+            if current is not None:
+                raise forms.ValidationError(
+                    f"{current} is the default config; untick “is default” on it first (there is one default at a "
+                    "time). manage.py load_catalog, run at every start, makes trpo-default the default again."
+                )
+        return is_default
 
     def clean_params(self) -> dict[str, Any]:
         from trainer import ConfigError, TRPOConfig

@@ -3,7 +3,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
 from web.runs.models import Run, RunMetric
 
@@ -22,9 +25,27 @@ class RunAdmin(admin.ModelAdmin):
     list_filter = ["status", "queue"]
     list_select_related = ["config", "environment", "owner"]
     raw_id_fields = ["config", "environment", "owner"]
+    # Storage files are shown through methods: a read-only FileField links to MEDIA_URL, which is never served (it
+    # also holds resume states), so the admin's checkpoint link was a 404.
+    exclude = ["checkpoint", "resume_state"]
+    SHOWN_AS = {"checkpoint": "checkpoint_download", "resume_state": "resume_state_file"}
 
     def get_readonly_fields(self, request: HttpRequest, obj: Run | None = None) -> list[str]:
-        return [f.name for f in Run._meta.concrete_fields if f.name not in ("id", "owner")]
+        fields = Run._meta.concrete_fields
+        return [self.SHOWN_AS.get(f.name, f.name) for f in fields if f.name not in ("id", "owner")]
+
+    @admin.display(description="checkpoint")
+    def checkpoint_download(self, run: Run) -> str:
+        """The site's download (``runs:checkpoint``), which reads the file from storage, local or S3."""
+        if not run.checkpoint:
+            return "-"
+        url = reverse("runs:checkpoint", args=[run.pk])
+        return format_html('<a href="{}">{}</a> ({})', url, run.checkpoint_filename, run.checkpoint.name)
+
+    @admin.display(description="resume state")
+    def resume_state_file(self, run: Run) -> str:
+        """Its name in storage only: training states are internal and never served."""
+        return run.resume_state.name or "-"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # runs come from submissions on the site, which number seeds, check quotas and enqueue
@@ -37,5 +58,28 @@ class RunAdmin(admin.ModelAdmin):
 
 @admin.register(RunMetric)
 class RunMetricAdmin(admin.ModelAdmin):
+    """An update's metrics as the worker recorded them: view only.
+
+    They are the run's learning curve and its board's curve and AUC, so like a run's results they cannot be typed
+    over, added or deleted one by one here: ``metrics`` set to a JSON string made the run page and its entry page a
+    500, and any other edit changed the charts and never the board. They go with their run (its delete), and a
+    run's deletion still reaches them, so the delete permission itself stays (the admin checks it on every row a
+    cascade reaches).
+    """
+
     list_display = ["run", "update", "steps"]
     raw_id_fields = ["run"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: RunMetric | None = None) -> bool:
+        return False
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
+        raise PermissionDenied("An update's metrics go with their run: delete the run instead.")

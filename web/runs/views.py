@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseNotFound, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
@@ -226,16 +226,25 @@ def delete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("runs:mine")
 
 
+def _no_checkpoint(message: str) -> HttpResponse:
+    """A 404 that says why, in plain text: the link is followed by download managers and scripts (curl, wget), and
+    Http404's message is shown only with DEBUG (production answered every case with a bare "Not Found")."""
+    return HttpResponseNotFound(f"{message}\n", content_type="text/plain; charset=utf-8")
+
+
 @require_safe
-def checkpoint(request: HttpRequest, pk: int) -> FileResponse:
-    run = get_object_or_404(Run.objects.only("pk", "checkpoint"), pk=pk)
+def checkpoint(request: HttpRequest, pk: int) -> HttpResponse:
+    run = get_object_or_404(Run.objects.only("pk", "status", "checkpoint"), pk=pk)
     if not run.checkpoint:
-        raise Http404("This run has no checkpoint.")
+        if run.status == RunStatus.SUCCEEDED:
+            return _no_checkpoint(f"Run {run.pk} has no checkpoint.")
+        status = RunStatus(run.status).label.lower()
+        return _no_checkpoint(f"Run {run.pk} has no checkpoint: it is {status}, and only a run that succeeded has one.")
     try:
         content = run.checkpoint.open("rb")
     except (FileNotFoundError, OSError) as exc:  # storage lost the file (a volume not shared, a lifecycle rule)
         log.error("run %s: checkpoint %s cannot be read from storage: %s", run.pk, run.checkpoint.name, exc)
-        raise Http404("This run's checkpoint file is missing from storage.") from exc
+        return _no_checkpoint(f"Run {run.pk}'s checkpoint file is missing from storage.")
     return FileResponse(
         content,
         as_attachment=True,
