@@ -194,3 +194,37 @@ def test_a_queued_run_keeps_its_charts_hidden_until_the_first_update(client: Cli
     html = client.get(run.get_absolute_url()).content.decode()
     assert 'id="charts" hidden' not in html and 'id="charts-empty" data-field="no_updates_note" hidden' in html
     assert 'style="min-height: 300px"' in html, "the box keeps the figure's height before plotly.js draws"
+
+
+def test_the_loading_snippet_runs_as_written_beside_the_download(
+    client: Client, make_run: Any, settings: Any, tmp_path: Any
+) -> None:
+    """Its last line acted on an ``obs`` it never defined: copied as shown, it ended in a NameError."""
+    import html as html_lib
+    import re
+    import subprocess
+    import sys
+
+    from django.core.files.base import ContentFile
+
+    from trainer import TRPOConfig, checkpoint_bytes, train
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    config = TRPOConfig(n_envs=1, n_steps=64, value_minibatch_size=32, hidden_sizes=(8,), value_hidden_sizes=(8,))
+    agent = train(config, "CartPole-v1", {"max_episode_steps": 50}, total_steps=64, seed=0).agent
+    data = checkpoint_bytes(agent, env_id="CartPole-v1", env_kwargs={"max_episode_steps": 50})
+    run = make_run(status="succeeded", final_return_mean=9.0)
+    run.checkpoint.save(run.checkpoint_filename, ContentFile(data), save=True)
+
+    page = client.get(reverse("runs:detail", args=[run.pk])).content.decode()
+    snippet = html_lib.unescape(re.search(r'<pre class="snippet">(.*?)</pre>', page, re.S).group(1))
+    download = client.get(reverse("runs:checkpoint", args=[run.pk]))
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    (folder / run.checkpoint_filename).write_bytes(b"".join(download.streaming_content))
+    done = subprocess.run(
+        [sys.executable, "-c", f"{snippet}\nprint('action', action)"], cwd=folder, capture_output=True, text=True,
+        timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"^action [01]$", done.stdout, re.M), done.stdout
