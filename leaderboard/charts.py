@@ -18,6 +18,7 @@ from plotly.colors import qualitative
 
 from leaderboard import stats
 from web import numbers
+from web.runs import charts as run_charts
 
 TOP_CURVES = 8
 """Learning curves drawn on a board: more than this many bands become unreadable."""
@@ -50,6 +51,37 @@ def figure_height(text: str) -> int:
     not move. Read with a search, not a parse: an entry's figures hold every update of every seed."""
     match = _HEIGHT.search(text)
     return round(float(match.group(1))) if match else DEFAULT_HEIGHT
+
+
+# Each board figure's accessible name (its box is role="img": a screen reader cannot read the SVG): what it plots,
+# and where the page gives the same numbers as text. The run charts an entry page shows are named by
+# web.runs.charts.chart_label.
+FIGURE_LABELS = {
+    "profile": "Performance profile: chart of the fraction of each config's runs whose normalised score exceeds τ. "
+    "The overall table lists each config's IQM and interval.",
+    "curves": "Learning curves: chart of each config's mean return against environment steps, with 95% bands. "
+    "The board's table lists each entry's score and AUC.",
+    "scores": "Final scores per seed: chart of every seed's final evaluation return, per config. "
+    "The board's table lists each entry's mean score and interval.",
+    "sensitivity": "Hyperparameter sensitivity: parallel-coordinates chart of the hyperparameters that vary across "
+    "configs, against the score. The board's table lists each entry's score.",
+}
+COMPARE_CURVES = "curves-"
+"""Prefix of the compare page's figures, one per environment (``curves-<slug>``)."""
+
+
+def figure_label(name: str) -> str:
+    """The accessible name of the figure ``name`` on a board, an entry or the compare page."""
+    if name in FIGURE_LABELS:
+        return FIGURE_LABELS[name]
+    if name.startswith(COMPARE_CURVES):
+        slug = name.removeprefix(COMPARE_CURVES)
+        return (
+            f"Learning curves on {slug}: chart of both configs' mean return against environment steps, with 95% "
+            "bands. The results table lists their scores."
+        )
+    run_label = run_charts.chart_label(name)
+    return f"{run_label}, one line per seed. The runs table lists each seed's final return." if run_label else name
 
 
 def label(config: Any) -> str:

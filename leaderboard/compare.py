@@ -109,5 +109,5 @@ def _figures(a: TrainerConfig, b: TrainerConfig, rows: list[EnvironmentCompariso
             xaxis_title="environment steps", yaxis_title="episode return",
             xaxis_range=[0, row.environment.budget_steps], **charts.RETURN_CURVE_FORMATS, **charts.LAYOUT,
         )  # fmt: skip
-        figures[f"curves-{row.environment.slug}"] = charts.to_json(fig)
+        figures[f"{charts.COMPARE_CURVES}{row.environment.slug}"] = charts.to_json(fig)
     return figures

@@ -13,3 +13,9 @@ register = template.Library()
 def figure_height(text: str) -> int:
     """The height a figure's JSON asks for, reserved on its box so the page does not move when plotly draws it."""
     return charts.figure_height(text)
+
+
+@register.filter
+def figure_label(name: str) -> str:
+    """A figure's accessible name (its box is ``role="img"``), from its name on the page."""
+    return charts.figure_label(name)

@@ -130,3 +130,16 @@ def test_the_colour_bar_stands_clear_of_the_score_axis() -> None:
     fig = charts.sensitivity([entry("a", {"max_kl": 0.01}, 1.0), entry("b", {"max_kl": 0.02}, 2.0)])
     assert fig.data[0].line.colorbar.xpad == charts.SCORE_AXIS_CLEARANCE
     assert fig.layout.margin.r > charts.SCORE_AXIS_CLEARANCE + fig.data[0].line.colorbar.thickness
+
+
+def test_it_names_every_figure_for_screen_readers() -> None:
+    """A figure's aria-label says what it plots (a screen reader cannot read the SVG), for every figure a board, an
+    entry or the compare page draws; an unknown name falls back to itself."""
+    from web.runs import charts as run_charts
+
+    names = [*charts.FIGURE_LABELS, f"{charts.COMPARE_CURVES}hopper", *(spec.key for spec in run_charts.RUN_CHARTS)]
+    for name in names:
+        label = charts.figure_label(name)
+        assert "chart" in label and label != name, name
+    assert "hopper" in charts.figure_label("curves-hopper")
+    assert charts.figure_label("unknown") == "unknown"

@@ -66,7 +66,7 @@ def test_a_failed_run_says_why_and_how_to_try_again(client: Client, make_run: An
 
 def test_the_navigation_and_the_home_page_link_every_run(client: Client, db: None) -> None:
     html = client.get(reverse("leaderboard:home")).content.decode()
-    nav = html.split('<nav class="nav">', 1)[1].split("</nav>", 1)[0]
+    nav = html.split('<nav class="nav" aria-label="Main">', 1)[1].split("</nav>", 1)[0]
     assert f'href="{reverse("runs:list")}">Runs<' in nav
     assert f'href="{reverse("runs:list")}" id="all-runs">See all runs<' in html
 

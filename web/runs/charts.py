@@ -47,6 +47,16 @@ ENTROPY = ChartSpec("entropy", "Policy entropy", "train/entropy", "update", "upd
 RUN_CHARTS = (LEARNING_CURVE, KL, LINE_SEARCH, ENTROPY)
 
 
+SPECS_BY_KEY = {spec.key: spec for spec in RUN_CHARTS}
+
+
+def chart_label(key: str) -> str:
+    """A run chart's accessible name: its box is ``role="img"`` (a screen reader cannot read the SVG), so the name
+    says what it plots. Empty for a key that is not a run chart."""
+    spec = SPECS_BY_KEY.get(key)
+    return f"{spec.title}: chart of {spec.y_title} against {spec.x_title}" if spec else ""
+
+
 def series(rows: Iterable[Row], metric: str, x: str) -> tuple[list[float], list[float | None]]:
     """The (x, y) points of one metric; missing values stay None so Plotly leaves a gap."""
     xs: list[float] = []

@@ -55,7 +55,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
             ],
             # How numbers are printed, one rule per quantity, for every app's templates (web/numbers.py).
-            "libraries": {"numbers": "web.numbers"},
+            "libraries": {"numbers": "web.numbers", "run_charts": "web.runs.chart_tags"},
         },
     },
 ]

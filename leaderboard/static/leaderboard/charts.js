@@ -73,6 +73,9 @@
       if (!source) { return; }
       var fig = JSON.parse(source.textContent);
       Plotly.newPlot(div, fig.data || [], fitted(div, fig), {responsive: true, displaylogo: false});
+      // A screen reader hears the figure's name (its aria-label says what it plots and which table has the numbers),
+      // not the tick labels and legend of its SVG; the modebar's buttons stay reachable.
+      div.querySelectorAll(".main-svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
     });
   }
   if (document.readyState === "loading") {

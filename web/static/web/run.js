@@ -10,6 +10,15 @@
   let state = JSON.parse(document.getElementById("run-state").textContent);
   let lastUpdate = state.last_update || 0;
   const charts = [];
+  // What a screen reader last heard (#run-announcer, role="status"): the status, and progress in quarters, so it
+  // hears a run start, pass 25/50/75% and finish, not every 2 s poll.
+  let announced = { status: state.status, quarter: Math.floor(4 * (state.progress || 0)) };
+
+  // A screen reader hears a chart's name (its box's aria-label), not the tick labels and legend of its SVG; the
+  // modebar's buttons stay reachable.
+  function hideDrawing(el) {
+    el.querySelectorAll(".main-svg").forEach(function (svg) { svg.setAttribute("aria-hidden", "true"); });
+  }
 
   function draw() {
     // Shown first: plotly.js sizes a figure to its box, and a hidden box has no width.
@@ -19,6 +28,7 @@
       const el = document.getElementById("chart-" + key);
       if (!el) continue;
       Plotly.newPlot(el, fig.data, fig.layout, { responsive: true, displaylogo: false });
+      hideDrawing(el);
       charts.push(el);
     }
   }
@@ -68,7 +78,10 @@
     });
     const badge = document.querySelector("[data-field=status_label]");
     if (badge) badge.className = "status status-" + s.status;
-    document.getElementById("progress-bar").style.width = Math.round(100 * s.progress) + "%";
+    const percent = Math.round(100 * s.progress);
+    document.getElementById("progress-bar").style.width = percent + "%";
+    document.getElementById("progress").setAttribute("aria-valuenow", String(percent));
+    announce(s, percent);
     const cancel = document.getElementById("cancel-form");
     if (cancel) cancel.hidden = !s.is_active || s.cancel_requested;
     document.getElementById("cancel-note").hidden = !(s.is_active && s.cancel_requested);
@@ -82,6 +95,20 @@
     document.getElementById("evaluated").hidden = !evaluated;
     document.getElementById("not-evaluated").hidden = evaluated;
     document.body.dataset.runStatus = s.status;
+  }
+
+  function announce(s, percent) {
+    const quarter = Math.floor(4 * s.progress);
+    let message = "";
+    if (s.status !== announced.status) {
+      const label = document.querySelector("[data-field=status_label]");
+      message = "Run status: " + (label ? label.textContent.trim() : s.status) + ".";
+      if (s.error) message += " The reason is under \u201cWhy it stopped\u201d.";
+    } else if (s.is_active && quarter > announced.quarter && quarter < 4) {
+      message = percent + "% trained.";
+    }
+    announced = { status: s.status, quarter: quarter };
+    if (message) document.getElementById("run-announcer").textContent = message;
   }
 
   async function poll() {
