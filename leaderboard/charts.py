@@ -53,9 +53,9 @@ def figure_height(text: str) -> int:
     return round(float(match.group(1))) if match else DEFAULT_HEIGHT
 
 
-# Each board figure's accessible name (its box is role="img": a screen reader cannot read the SVG): what it plots,
-# and where the page gives the same numbers as text. The run charts an entry page shows are named by
-# web.runs.charts.chart_label.
+# Each board figure's accessible name (its box is a <figure> named by aria-label: a screen reader cannot read the
+# SVG): what it plots, and where the page gives the same numbers as text. The run charts an entry page shows are
+# named by web.runs.charts.chart_label.
 FIGURE_LABELS = {
     "profile": "Performance profile: chart of the fraction of each config's runs whose normalised score exceeds τ. "
     "The overall table lists each config's IQM and interval.",

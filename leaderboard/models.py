@@ -85,9 +85,11 @@ class Board(models.Model):
     )
     figures = models.JSONField(default=dict, help_text="{name: figure JSON text}.")
     n_entries = models.PositiveIntegerField(default=0)
+    # db_default too: a worker still on the previous release inserts boards without this column.
     release = models.CharField(
-        max_length=64, blank=True, default="", help_text="The code release that built the figures (web/release.py)."
-    )
+        max_length=64, blank=True, default="", db_default="",
+        help_text="The code release that built the figures (web/release.py).",
+    )  # fmt: skip
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:

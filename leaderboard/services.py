@@ -187,16 +187,23 @@ def rebuild_boards_of_other_releases() -> int:
     board whose runs did not change. Run by the control worker under beat; one query when nothing is stale.
     """
     release = running_release()
-    stale = list(Board.objects.exclude(release=release).values_list("key", "environment_id"))
+    stale = list(Board.objects.exclude(release=release).order_by("pk").values_list("key", "environment_id"))
+    rebuilt = 0
     for key, environment_id in stale:
-        if environment_id is not None:
-            with transaction.atomic():  # the lock refresh_entry takes: a worker's rerank cannot interleave
-                rerank_environment(Environment.objects.select_for_update().get(pk=environment_id))
-        elif key == "overall":
-            refresh_overall()
+        try:  # one board that fails (its environment deleted meanwhile) must not keep the others stale
+            if environment_id is not None:
+                with transaction.atomic():  # the lock refresh_entry takes: a worker's rerank cannot interleave
+                    env = Environment.objects.select_for_update().filter(pk=environment_id).first()
+                    if env is not None:
+                        rerank_environment(env)
+            elif key == "overall":
+                refresh_overall()
+            rebuilt += 1
+        except Exception:
+            log.exception("board %s: rebuild by release %s failed", key, release)
     if stale:
-        log.info("rebuilt %d board(s) built by another release than %s", len(stale), release)
-    return len(stale)
+        log.info("rebuilt %d of %d board(s) built by another release than %s", rebuilt, len(stale), release)
+    return rebuilt
 
 
 def _default_config_id() -> int | None:

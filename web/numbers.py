@@ -18,7 +18,8 @@ register = template.Library()
 
 MISSING = "—"
 
-# Python's format() and d3-format read these the same way: one spec for a table cell and a chart's hover label.
+# One spec for a table cell (Python's format()) and a chart's hover label (d3-format): they agree on the fixed-point
+# specs; on .3g d3 keeps trailing zeros (0.0100 where Python prints 0.01).
 D3_RETURN = ",.1f"
 D3_NORMALISED = ".2f"
 D3_PROBABILITY = ".2f"

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='board',
             name='release',
-            field=models.CharField(blank=True, default='', help_text='The code release that built the figures (web/release.py).', max_length=64),
+            field=models.CharField(blank=True, db_default='', default='', help_text='The code release that built the figures (web/release.py).', max_length=64),
         ),
     ]

@@ -17,5 +17,5 @@ def figure_height(text: str) -> int:
 
 @register.filter
 def figure_label(name: str) -> str:
-    """A figure's accessible name (its box is ``role="img"``), from its name on the page."""
+    """A figure's accessible name (its box is a ``<figure>`` named by ``aria-label``), from its name on the page."""
     return charts.figure_label(name)

@@ -38,3 +38,24 @@ def test_beat_asks_the_control_worker_to_look_for_stale_boards() -> None:
     assert entry["task"] == tasks.STALE_TASK_NAME and entry["options"]["queue"] == settings.CONTROL_QUEUE
     app.loader.import_default_modules()
     assert tasks.STALE_TASK_NAME in app.tasks
+
+
+def test_one_board_that_fails_does_not_keep_the_others_stale(board, make_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pass aborted at the first error, every minute, and the boards after it stayed stale."""
+    from leaderboard import services
+
+    other = make_env(slug="other")
+    services.rerank_environment(other)
+    Board.objects.update(release="an-older-release")
+    real = services.rerank_environment
+
+    def failing(env):
+        if env.pk == board["env"].pk:
+            raise RuntimeError("a board whose data cannot be drawn")
+        return real(env)
+
+    monkeypatch.setattr(services, "rerank_environment", failing)
+    assert rebuild_boards_of_other_releases() == Board.objects.count() - 1
+    assert Board.objects.get(key=f"env-{other.pk}").release == running_release()
+    assert Board.objects.get(key="overall").release == running_release()
+    assert Board.objects.get(key=f"env-{board['env'].pk}").release == "an-older-release", "retried next pass"

@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
+from web.admin_readonly import ViewOnlyAdmin
 from web.runs.models import Run, RunMetric
 
 
@@ -57,7 +57,7 @@ class RunAdmin(admin.ModelAdmin):
 
 
 @admin.register(RunMetric)
-class RunMetricAdmin(admin.ModelAdmin):
+class RunMetricAdmin(ViewOnlyAdmin):
     """An update's metrics as the worker recorded them: view only.
 
     They are the run's learning curve and its board's curve and AUC, so like a run's results they cannot be typed
@@ -70,16 +70,4 @@ class RunMetricAdmin(admin.ModelAdmin):
     list_display = ["run", "update", "steps"]
     raw_id_fields = ["run"]
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: RunMetric | None = None) -> bool:
-        return False
-
-    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
-
-    def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
-        raise PermissionDenied("An update's metrics go with their run: delete the run instead.")
+    delete_refusal = "An update's metrics go with their run: delete the run instead."

@@ -11,5 +11,5 @@ register = template.Library()
 
 @register.filter
 def chart_label(key: str) -> str:
-    """A run chart's accessible name (its box is ``role="img"``)."""
+    """A run chart's accessible name (its box is a ``<figure>`` named by ``aria-label``)."""
     return charts.chart_label(key)

@@ -51,8 +51,8 @@ SPECS_BY_KEY = {spec.key: spec for spec in RUN_CHARTS}
 
 
 def chart_label(key: str) -> str:
-    """A run chart's accessible name: its box is ``role="img"`` (a screen reader cannot read the SVG), so the name
-    says what it plots. Empty for a key that is not a run chart."""
+    """A run chart's accessible name: its box is a ``<figure>`` named by ``aria-label`` (a screen reader cannot read
+    the SVG), so the name says what it plots. Empty for a key that is not a run chart."""
     spec = SPECS_BY_KEY.get(key)
     return f"{spec.title}: chart of {spec.y_title} against {spec.x_title}" if spec else ""
 
